@@ -1,0 +1,235 @@
+"""The metric store: running means weighted by steps, stateful values shown as passed.
+
+Each metric is an entry ``[total, count]``.  An averaged metric adds ``value * w`` to
+its total and ``w`` to its count, ``w = max(current - seen, 1)`` (the steps the value
+stands for); a stateful metric is replaced by ``[value, 1]``.  Names keep the order in
+which they were first seen.
+
+Values stay what they are until a line is rendered: a tensor is detached at once (so
+no autograd graph is kept alive) and summed where it lives; ``float()`` is called only
+in :meth:`MetricStore.snapshot`, once per metric per render.  A value that is not a
+number is shown with ``str()`` (entry ``[value, None]``); nothing here ever raises on
+a value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+from ._format import Shown
+
+__all__ = ["MetricStore", "coerce"]
+
+_NUMBER_TYPES = (int, float)
+
+
+class _Raw:
+    """A value that is not a number; it is shown with ``str()``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def _mean_of_sequence(seq: Iterable[Any]) -> Any:
+    total: Any = 0
+    n = 0
+    for item in seq:
+        v = coerce(item)
+        if isinstance(v, _Raw):
+            return v
+        total = total + v
+        n += 1
+    if n == 0:
+        return math.nan
+    return total / n
+
+
+def coerce(value: Any) -> Any:
+    """Turn a metric value into something that can be summed, without a host sync.
+
+    Returns a number-like object (int, float, numpy scalar, a detached 0-d tensor, ...)
+    or a :class:`_Raw` wrapper for values that are shown as text.
+    """
+    cls = type(value)
+    if cls is float or cls is int:
+        return value
+    if cls is bool:
+        return int(value)
+    if isinstance(value, _NUMBER_TYPES):  # int/float subclasses, numpy float64
+        return value
+    if isinstance(value, (str, bytes, complex)) or value is None:
+        return _Raw(value)
+    detach = getattr(value, "detach", None)
+    if callable(detach):  # a tensor: drop the graph now, keep the data on its device
+        try:
+            value = detach()
+        except Exception:
+            return _Raw(value)
+        return _tensor_mean(value)
+    if isinstance(value, (list, tuple)):
+        return _mean_of_sequence(value)
+    ndim = getattr(value, "ndim", None)
+    if isinstance(ndim, int) and ndim > 0:  # an array: its mean
+        try:
+            return value.mean()
+        except Exception:
+            return _Raw(value)
+    if hasattr(cls, "__float__"):
+        try:
+            probe = value * 1 + value  # can it be summed as it is? (Decimal, numpy)
+            if isinstance(probe, complex):
+                return _Raw(value)
+            float(probe)
+            return value
+        except Exception:
+            pass
+        try:
+            return float(value)
+        except Exception:
+            return _Raw(value)
+    if hasattr(cls, "__iter__") and hasattr(cls, "__len__"):
+        try:
+            return _mean_of_sequence(value)
+        except Exception:
+            return _Raw(value)
+    return _Raw(value)
+
+
+def _tensor_mean(t: Any) -> Any:
+    try:
+        if t.ndim == 0:
+            return t
+        if t.numel() == 0:
+            return math.nan
+        if t.is_floating_point():
+            return t.mean()
+        return t.double().mean()
+    except Exception:
+        try:
+            return t.mean()
+        except Exception:
+            return _Raw(t)
+
+
+def _show(total: Any, count: int) -> Shown:
+    """The float shown for an entry; the only place values become Python floats."""
+    try:
+        if type(total) is int:
+            total = float(total)
+        avg = total / max(1, count)
+        shown = float(avg)
+    except Exception:
+        return _text(total)
+    return shown
+
+
+def _text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+class MetricStore:
+    """Running metric values for one bar."""
+
+    __slots__ = ("_entries", "_stateful", "_stateless")
+
+    def __init__(
+        self,
+        stateful: Iterable[str] | None = None,
+        stateless: Iterable[str] | None = None,
+    ) -> None:
+        if stateful is not None and stateless is not None:
+            raise ValueError(
+                "pass stateful_metrics or stateless_metrics, not both: "
+                "stateful_metrics lists the metrics shown as passed (the rest are "
+                "averaged), stateless_metrics lists the averaged ones (the rest are "
+                "shown as passed)"
+            )
+        self._entries: dict[str, list[Any]] = {}
+        self._stateful = frozenset(stateful) if stateful is not None else None
+        self._stateless = frozenset(stateless) if stateless is not None else None
+        if self._stateful is None and self._stateless is None:
+            self._stateful = frozenset()
+
+    def is_averaged(self, name: str) -> bool:
+        if self._stateful is not None:
+            return name not in self._stateful
+        assert self._stateless is not None
+        return name in self._stateless
+
+    def record(
+        self,
+        values: Iterable[tuple[str, Any]] | Mapping[str, Any],
+        weight: int,
+        replace: bool = False,
+    ) -> None:
+        """Add one step's values, each standing for ``weight`` steps.
+
+        ``replace`` makes averaged metrics take the value as passed (Keras 3's rule
+        for a finalizing call).  A malformed ``values`` is a programming error and
+        raises ``TypeError`` before anything is recorded.
+        """
+        if isinstance(values, Mapping):
+            pairs = list(values.items())
+        else:
+            try:
+                pairs = [(k, v) for k, v in values]
+            except (TypeError, ValueError):
+                raise TypeError(
+                    "values must be a list of (name, value) pairs or a mapping, "
+                    f"got {_text(values)[:80]!r}"
+                ) from None
+        entries = self._entries
+        for name, v in pairs:
+            if type(name) is not str:
+                name = _text(name)
+            cls = type(v)
+            if cls is not float and cls is not int:
+                v = coerce(v)
+                if isinstance(v, _Raw):
+                    entries[name] = [v.value, None]
+                    continue
+            entry = entries.get(name)
+            if replace or not self.is_averaged(name):
+                entries[name] = [v, 1]
+            elif entry is None or entry[1] is None:
+                entries[name] = [v * weight, weight]
+            else:
+                try:
+                    entry[0] += v * weight
+                except Exception:  # e.g. Decimal + float: fall back to floats
+                    try:
+                        entry[0] = float(entry[0]) + float(v) * weight
+                    except Exception:
+                        entries[name] = [v, None]
+                        continue
+                entry[1] += weight
+
+    def snapshot(self) -> list[tuple[str, Shown]]:
+        """``[(name, shown)]`` in first-seen order: a float, or text for non-numbers."""
+        out: list[tuple[str, Shown]] = []
+        for name, (total, count) in self._entries.items():
+            if count is None:
+                out.append((name, _text(total)))
+            else:
+                out.append((name, _show(total, count)))
+        return out
+
+    def averages(self) -> dict[str, tuple[Any, int]]:
+        """The raw ``(total, count)`` of each numeric metric (for cross-process sums)."""
+        return {k: (t, c) for k, (t, c) in self._entries.items() if c is not None}
+
+    def set_totals(self, totals: Mapping[str, tuple[Any, int]]) -> None:
+        for name, (total, count) in totals.items():
+            self._entries[str(name)] = [total, int(count)]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries

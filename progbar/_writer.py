@@ -1,0 +1,340 @@
+"""The writer: the only code that touches a stream or the environment.
+
+It decides, in one fixed order, whether output is live (``\\r`` redraw) or a log
+(one line per render): explicit argument, then ``PROGBAR_DYNAMIC`` /
+``PROGBAR_DISABLE``, then a Jupyter kernel, then ``file.isatty()``.  It knows the
+terminal's width, colour rules and encoding, and it never lets a display error reach
+the loop being reported on: a closed stream, a broken pipe or a full disk make the
+bar go quiet.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import IO, Any, Callable
+
+__all__ = [
+    "KerasWriter",
+    "LineWriter",
+    "LiveWriter",
+    "NullWriter",
+    "Writer",
+    "can_encode",
+    "detect_color",
+    "detect_dynamic",
+    "disabled_by_env",
+    "in_notebook",
+    "log_interval",
+    "terminal_columns",
+]
+
+Stream = IO[str]
+
+_devnull_installed = False
+_devnull_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except Exception:  # closed, detached, or not a file at all
+        return False
+
+
+def _env_flag(name: str) -> bool | None:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
+def disabled_by_env() -> bool:
+    """``PROGBAR_DISABLE=1`` silences every bar."""
+    return bool(_env_flag("PROGBAR_DISABLE"))
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython is only looked at if already imported)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    if get is None:
+        return False
+    try:
+        shell = get()
+    except Exception:
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def detect_dynamic(stream: object, explicit: bool | None) -> bool:
+    """Live redraw or line mode, in the documented order (never ``"posix" in sys.modules``)."""
+    if explicit is not None:
+        return bool(explicit)
+    env = _env_flag("PROGBAR_DYNAMIC")
+    if env is not None:
+        return env
+    if in_notebook() and stream in (None, sys.stdout, sys.__stdout__):
+        return True
+    return _isatty(stream if stream is not None else sys.stdout)
+
+
+def detect_color(stream: object, explicit: bool | None) -> bool:
+    """Colour: forced by the argument or ``FORCE_COLOR``; off for ``NO_COLOR``,
+    ``TERM=dumb`` and anything that is not a terminal."""
+    if explicit is not None:
+        return bool(explicit)
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None and force not in ("", "0"):
+        return True
+    if os.environ.get("NO_COLOR", "") != "":
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return _isatty(stream if stream is not None else sys.stdout)
+
+
+def log_interval() -> float:
+    """Seconds between two lines of the default style in line mode (``PROGBAR_LOG_INTERVAL``)."""
+    raw = os.environ.get("PROGBAR_LOG_INTERVAL")
+    if raw:
+        try:
+            value = float(raw)
+            if value >= 0:
+                return value
+        except ValueError:
+            pass
+    return 10.0
+
+
+def terminal_columns(stream: object) -> int | None:
+    """The width of the terminal behind ``stream``, or None when it is not one."""
+    if not _isatty(stream):
+        return None
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        columns = os.get_terminal_size(fd).columns
+    except Exception:
+        return None
+    return columns if columns > 0 else None
+
+
+def can_encode(stream: object, text: str) -> bool:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _silence_stdout_fd(stream: object) -> None:
+    """After a broken pipe on stdout, point its fd at /dev/null so that the
+    interpreter's final flush does not print a traceback (the Python docs' advice)."""
+    global _devnull_installed
+    with _devnull_lock:
+        if _devnull_installed:
+            return
+        try:
+            fd = stream.fileno()  # type: ignore[attr-defined]
+            if fd not in (1, 2):
+                return
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+            _devnull_installed = True
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------- writers
+
+
+class Writer:
+    """Shows lines of one bar on one stream; display errors make it go quiet.
+
+    ``file=None`` means ``sys.stdout``, looked up at every write so that
+    ``contextlib.redirect_stdout`` works.
+    """
+
+    live = False
+
+    def __init__(self, file: Stream | None) -> None:
+        self._file = file
+        self.dead = False
+        self.on_encoding_error: Callable[[], None] | None = None
+        self._pid = os.getpid()
+
+    @property
+    def stream(self) -> Any:
+        return self._file if self._file is not None else sys.stdout
+
+    def emit(self, text: str) -> None:
+        """Write and flush ``text``; never raises."""
+        if self.dead or not text:
+            return
+        if os.getpid() != self._pid:  # a fork()ed child must not draw on our line
+            self.dead = True
+            return
+        stream = self.stream
+        if stream is None:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except UnicodeEncodeError:
+            self._encoding_fallback(stream, text)
+        except BrokenPipeError:
+            self.dead = True
+            _silence_stdout_fd(stream)
+        except Exception:  # closed stream (ValueError), full disk (OSError), ...
+            self.dead = True
+
+    def _encoding_fallback(self, stream: Any, text: str) -> None:
+        if self.on_encoding_error is not None:
+            self.on_encoding_error()
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            safe = text.replace("━", "=").encode(encoding, "replace").decode(encoding)
+            stream.write(safe)
+            stream.flush()
+        except Exception:
+            self.dead = True
+
+    # The interface every writer implements -------------------------------------
+
+    def show(self, line: str, cells: int, final: bool) -> None:
+        """Display one rendered line; ``final`` ends the bar."""
+        raise NotImplementedError
+
+    def message(self, text: str) -> None:
+        """Print ``text`` on its own line above the bar."""
+        self.emit(text if text.endswith("\n") else text + "\n")
+
+    def summary(self, line: str) -> None:
+        """One complete line (verbose=2)."""
+        self.emit(line + "\n")
+
+    def finish(self) -> None:
+        """End an open line, if any (close, Ctrl-C, early break)."""
+
+    def columns(self) -> int | None:
+        return None
+
+
+class NullWriter(Writer):
+    """verbose=0, PROGBAR_DISABLE, or rank != 0: shows nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.dead = True
+
+    def show(self, line: str, cells: int, final: bool) -> None:
+        return
+
+    def message(self, text: str) -> None:
+        return
+
+    def summary(self, line: str) -> None:
+        return
+
+
+class LiveWriter(Writer):
+    """A terminal: ``\\r`` + line + padding over the previous one; ``\\n`` when done."""
+
+    live = True
+
+    def __init__(self, file: Stream | None) -> None:
+        super().__init__(file)
+        self._prev_cells = 0
+        self._last = ""
+        self._last_cells = 0
+        self._open = False
+
+    def columns(self) -> int | None:
+        return terminal_columns(self.stream)
+
+    def show(self, line: str, cells: int, final: bool) -> None:
+        pad = " " * (self._prev_cells - cells) if self._prev_cells > cells else ""
+        self.emit("\r" + line + pad + ("\n" if final else ""))
+        self._prev_cells = 0 if final else cells
+        self._last, self._last_cells = ("", 0) if final else (line, cells)
+        self._open = not final
+
+    def message(self, text: str) -> None:
+        if not self._open:
+            super().message(text)
+            return
+        lines = text.rstrip("\n")
+        pad = " " * max(self._prev_cells - _longest(lines), 0)
+        self.emit("\r" + lines + pad + "\n" + self._last)
+        self._prev_cells = self._last_cells
+
+    def summary(self, line: str) -> None:
+        self.finish()
+        super().summary(line)
+
+    def finish(self) -> None:
+        if self._open:
+            self.emit("\n")
+            self._open = False
+            self._prev_cells = 0
+
+
+def _longest(text: str) -> int:
+    from ._format import cell_width
+
+    return max((cell_width(part) for part in text.split("\n")), default=0)
+
+
+class LineWriter(Writer):
+    """A log file, pipe or CI console: one plain line per render, no control bytes."""
+
+    def show(self, line: str, cells: int, final: bool) -> None:
+        self.emit(line + "\n")
+
+
+class KerasWriter(Writer):
+    """Keras's own framing, byte for byte: ``\\b`` * previous width + ``\\r`` when
+    dynamic, ``\\n`` before each line otherwise; padding to the previous width."""
+
+    def __init__(self, file: Stream | None, dynamic: bool) -> None:
+        super().__init__(file)
+        self.live = dynamic
+        self._prev_cells = 0
+        self._last = ""
+        self._last_cells = 0
+        self._open = False
+
+    def columns(self) -> int | None:
+        return terminal_columns(self.stream) if self.live else None
+
+    def show(self, line: str, cells: int, final: bool) -> None:
+        head = "\b" * self._prev_cells + "\r" if self.live else "\n"
+        pad = " " * (self._prev_cells - cells) if self._prev_cells > cells else ""
+        self.emit(head + line + pad + ("\n" if final else ""))
+        self._prev_cells = cells
+        self._last, self._last_cells = line, cells
+        self._open = not final
+
+    def message(self, text: str) -> None:
+        if not (self._open and self.live):
+            self.finish()
+            super().message(text)
+            return
+        lines = text.rstrip("\n")
+        pad = " " * max(self._prev_cells - _longest(lines), 0)
+        self.emit("\r" + lines + pad + "\n")
+        self._prev_cells = 0
+        self.show(self._last, self._last_cells, False)
+
+    def finish(self) -> None:
+        if self._open:
+            self.emit("\n")
+            self._open = False
