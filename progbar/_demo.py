@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Sequence
+from typing import Any, Sequence
 
-from ._progbar import Progbar, track
+from ._progbar import Progbar
 
 Row = list[float]
 
@@ -61,7 +61,9 @@ def _batch_step(
     return loss / n, correct / n, b
 
 
-def run_demo(epochs: int = 5, batch_size: int = 32, style: str = "default") -> dict[str, list[float]]:
+def run_demo(
+    epochs: int = 5, batch_size: int = 32, style: str = "default"
+) -> dict[str, list[float]]:
     """Train and show it; returns the per-epoch history."""
     features = 48
     rng = random.Random(0)
@@ -78,21 +80,24 @@ def run_demo(epochs: int = 5, batch_size: int = 32, style: str = "default") -> d
         print(f"Epoch {epoch + 1}/{epochs}")
         rng.shuffle(order)
         batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-        bar = track(batches, style=style)
-        for idx in bar:
+        # Keras's way: one update per batch, then a finalizing update at epoch end
+        # that adds the validation metrics to the same line.
+        bar: Progbar[Any] = Progbar(len(batches), style=style)
+        for step, idx in enumerate(batches, 1):
             xs = [x_train[i] for i in idx]
             ys = [y_train[i] for i in idx]
             loss, acc, b = _batch_step(w, b, xs, ys, lr=0.1, train=True)
-            bar.log(loss=loss, accuracy=acc)
+            bar.update(step, [("loss", loss), ("accuracy", acc)], finalize=False)
         val_loss, val_acc, _ = _batch_step(w, b, x_val, y_val, lr=0.0, train=False)
         summary = dict(bar_metrics(bar))
+        bar.update(len(batches), [("val_loss", val_loss), ("val_accuracy", val_acc)],
+                   finalize=True)
         summary["val_loss"] = val_loss
         summary["val_accuracy"] = val_acc
         for key, value in summary.items():
             history.setdefault(key, []).append(value)
-        print(f"  val_loss: {val_loss:.4f} - val_accuracy: {val_acc:.4f}")
     return history
 
 
-def bar_metrics(bar: Progbar[object]) -> list[tuple[str, float]]:
+def bar_metrics(bar: Progbar[Any]) -> list[tuple[str, float]]:
     return [(k, v) for k, v in bar.metrics().items() if isinstance(v, float)]

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import Sequence, Tuple, Union
+from typing import Callable, Sequence, Tuple, Union
 
 Segment = Tuple[str, str]
 Shown = Union[float, str]
+BarMaker = Callable[[int], "list[Segment]"]
 
 BOLD = "1"
 GREEN = "32"
@@ -63,11 +64,29 @@ def cell_width(text: str) -> int:
     if text.isascii():
         return len(text)
     cells = 0
+    prev = 0
     for ch in text:
-        if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0e\ufe0f":
+        if ch == "\ufe0f":  # emoji presentation: terminals draw the base 2 cells wide
+            if prev == 1:
+                cells += 1
+                prev = 2
             continue
-        cells += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0e":
+            continue
+        prev = _char_cells(ch)
+        cells += prev
     return cells
+
+
+def _char_cells(ch: str) -> int:
+    eaw = unicodedata.east_asian_width(ch)
+    if eaw in "WF":
+        return 2
+    # A code point newer than this Python's Unicode tables (a new emoji, say) may be
+    # wide on the terminal: count 2 so that a fitted line never overflows.
+    if eaw == "N" and unicodedata.category(ch) == "Cn":
+        return 2
+    return 1
 
 
 def truncate_cells(text: str, cells: int) -> str:
@@ -76,8 +95,17 @@ def truncate_cells(text: str, cells: int) -> str:
         return text
     out = []
     used = 0
+    prev = 0
     for ch in text:
-        w = cell_width(ch)
+        if ch == "\ufe0f" and prev == 1:  # widens the character before it
+            if used + 1 > cells:
+                out.pop()
+                break
+            used += 1
+            prev = 2
+            out.append(ch)
+            continue
+        w = prev = cell_width(ch)
         if used + w > cells:
             break
         out.append(ch)
@@ -98,15 +126,25 @@ def join_segments(segments: Sequence[Segment], color: bool) -> str:
     )
 
 
-_CONTROL = {i: f"\\x{i:02x}" for i in range(32)}
-_CONTROL.update({0x7F: "\\x7f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x1B: "\\e"})
+_CONTROL = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x1B: "\\e"}
+
+
+def _visible(ch: str) -> str:
+    if ch.isprintable() or ch == "\u200d":  # keep the joiner of emoji sequences
+        return ch
+    code = ord(ch)
+    if code in _CONTROL:
+        return _CONTROL[code]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def clean_name(name: str) -> str:
-    """A metric name safe to put on one line: control characters are made visible."""
+    """Text safe to put on one line: control characters (C0 and C1, so no escape
+    sequence can start), line and paragraph separators, bidi overrides and other
+    invisible formatting characters are shown as escapes."""
     if name.isprintable():
         return name
-    return name.translate(_CONTROL)
+    return "".join(_visible(ch) for ch in name)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -158,7 +196,7 @@ def format_rate(per_step: float, unit: str) -> str:
     """``36.2 step/s`` when steps are quick, ``2.5s/step`` when they are slow."""
     if per_step <= 0 or not math.isfinite(per_step):
         return ""
-    if per_step >= 1:
+    if per_step > 1:
         return f"{per_step:.1f}s/{unit}"
     rate = 1.0 / per_step
     if rate >= 100:
@@ -181,12 +219,15 @@ def format_count(current: float, target: int) -> str:
 def _metric_segments(
     metrics: Sequence[tuple[str, Shown]], sep: str = " - "
 ) -> list[Segment]:
-    return [(f"{sep}{clean_name(k)}: {format_metric_value(v)}", "") for k, v in metrics]
+    return [
+        (f"{sep}{clean_name(k)}: {clean_name(format_metric_value(v))}", "")
+        for k, v in metrics
+    ]
 
 
 def fit_line(
     head: list[Segment],
-    bar: object,
+    bar: BarMaker,
     bar_width: int,
     tail: list[Segment],
     metrics: list[Segment],
@@ -200,8 +241,7 @@ def fit_line(
     metrics are dropped from the end (an ellipsis shows that some are hidden), and
     as a last resort the text is cut.
     """
-    make_bar = bar  # typed loosely to keep this module free of Protocol noise
-    assert callable(make_bar)
+    make_bar = bar
     line = head + (make_bar(bar_width) if bar_width > 0 else []) + tail + metrics
     if max_cells is None:
         return line
@@ -243,9 +283,21 @@ def _bar_frame(glyphs: Glyphs) -> int:
 # --------------------------------------------------------------------------- keras 3
 
 
-def _keras_bar(current: float, target: int, glyphs: Glyphs) -> object:
+def _overshoot(prog_width: int, width: int, fit: bool) -> int:
+    """Keras draws a bar longer than ``width`` past the target (and for a negative
+    current): kept for its bytes on a stream of unknown size, within ``_MAX_BAR``
+    cells; on a terminal that is fitted the bar stays ``width`` cells."""
+    if fit:
+        return min(max(prog_width, 0), width)
+    return min(max(prog_width, -_MAX_BAR), _MAX_BAR)
+
+
+_MAX_BAR = 1000
+
+
+def _keras_bar(current: float, target: int, glyphs: Glyphs, fit: bool = False) -> BarMaker:
     def make(width: int) -> list[Segment]:
-        prog_width = int(width * (float(current) / target))
+        prog_width = _overshoot(int(width * (float(current) / target)), width, fit)
         segs: list[Segment] = []
         if glyphs.open:
             segs.append((glyphs.open, ""))
@@ -270,7 +322,7 @@ def format_keras(
     metrics = _metric_segments(snap.metrics)
     if target is not None and target > 0:
         head: list[Segment] = [(format_count(snap.current, target), BOLD), (" ", "")]
-        bar = _keras_bar(snap.current, target, glyphs)
+        bar = _keras_bar(snap.current, target, glyphs, max_cells is not None)
         bar_width = width
     else:
         head = [("%7d/Unknown" % snap.current, "")]
@@ -305,9 +357,9 @@ def _no_bar(width: int) -> list[Segment]:
 # --------------------------------------------------------------------------- keras 2
 
 
-def _keras2_bar(current: float, target: int, glyphs: Glyphs) -> object:
+def _keras2_bar(current: float, target: int, glyphs: Glyphs, fit: bool = False) -> BarMaker:
     def make(width: int) -> list[Segment]:
-        prog_width = int(width * (float(current) / target))
+        prog_width = _overshoot(int(width * (float(current) / target)), width, fit)
         text = "["
         if prog_width > 0:
             text += "=" * (prog_width - 1)
@@ -328,7 +380,7 @@ def format_keras2(
     metrics = _metric_segments(snap.metrics)
     if target is not None and target > 0:
         head: list[Segment] = [(format_count(snap.current, target) + " ", "")]
-        bar = _keras2_bar(snap.current, target, ASCII)
+        bar = _keras2_bar(snap.current, target, ASCII, max_cells is not None)
         bar_width = width
     else:
         head = [("%7d/Unknown" % snap.current, "")]
@@ -362,7 +414,7 @@ def format_keras2_summary(snap: Snapshot) -> str:
 # --------------------------------------------------------------------------- default
 
 
-def _default_bar(current: float, target: int, glyphs: Glyphs) -> object:
+def _default_bar(current: float, target: int, glyphs: Glyphs) -> BarMaker:
     def make(width: int) -> list[Segment]:
         frac = min(max(float(current) / target, 0.0), 1.0)
         halves = int(width * 2 * frac)

@@ -14,11 +14,13 @@ import time
 from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, TypeVar
 
 from . import _format as fmt
+from . import _redirect
 from ._metrics import MetricStore
 from ._writer import (
     KerasWriter,
     LineWriter,
     LiveWriter,
+    NotebookWriter,
     NullWriter,
     Stream,
     Writer,
@@ -27,6 +29,7 @@ from ._writer import (
     detect_dynamic,
     disabled_by_env,
     log_interval,
+    notebook_display,
 )
 
 __all__ = ["Progbar", "track"]
@@ -45,7 +48,7 @@ def _check_target(target: object) -> int | None:
     if isinstance(target, bool):
         raise TypeError(f"target must be an int >= 0 or None, not the bool {target!r}")
     try:
-        value = operator.index(target)  # type: ignore[call-overload]
+        value = operator.index(target)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(
             f"target must be an int >= 0 or None, not {type(target).__name__} {target!r}"
@@ -59,11 +62,13 @@ def _check_current(current: object) -> float | int:
     cls = type(current)
     if cls is int or cls is float:
         value = current
+    elif isinstance(current, (str, bytes)):
+        raise TypeError(f"current must be a number, not {cls.__name__}")
     elif isinstance(current, bool):
         value = int(current)
     else:
         try:
-            value = operator.index(current)  # type: ignore[call-overload]
+            value = operator.index(current)  # type: ignore[arg-type]
         except TypeError:
             try:
                 value = float(current)  # type: ignore[arg-type]
@@ -146,16 +151,22 @@ class Progbar(Generic[T]):
             live = False
         else:
             live = detect_dynamic(stream, dynamic)
-            if style == "default":
+            if style == "default" and live and notebook_display(stream):
+                self._writer = NotebookWriter(stream, lambda: (self._seen, self._target))
+            elif style == "default":
                 self._writer = LiveWriter(stream) if live else LineWriter(stream)
             else:
                 self._writer = KerasWriter(stream, live)
+            if self._writer.live:  # so that logging_redirect() can find it
+                _redirect.register(self)
         self._writer.on_encoding_error = self._use_ascii
         self._color = detect_color(stream, color)
         self._glyphs = self._pick_glyphs(self._writer.stream)
 
         if interval is None:
             interval = 0.05 if (live or style != "default") else log_interval()
+            if isinstance(self._writer, NotebookWriter):
+                interval = NotebookWriter.interval
         self._interval = float(interval)
 
         self._seen: float | int = 0
@@ -176,6 +187,7 @@ class Progbar(Generic[T]):
         self._iterable: Iterable[T] | None = None
         self._iterating = False
         self._log_mark: float | int = 0
+        self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
 
     # ------------------------------------------------------------------ properties
 
@@ -186,7 +198,15 @@ class Progbar(Generic[T]):
 
     @property
     def target(self) -> int | None:
+        """Total number of steps, or None if unknown.  Settable, as Keras's
+        ``progbar.target`` is: a loop of unknown length learns it at its end."""
         return self._target
+
+    @target.setter
+    def target(self, value: int | None) -> None:
+        target = _check_target(value)
+        with self._lock:
+            self._target = target
 
     @property
     def style(self) -> str:
@@ -291,7 +311,9 @@ class Progbar(Generic[T]):
                 return
             try:
                 if self._style == "default" and not self._finished:
-                    self._render(self._seen, self._clock(), final=True)
+                    # A log already holding this very state gets no duplicate line.
+                    if self._writer.live or self._shown != self._state_key(self._seen):
+                        self._render(self._seen, self._clock(), final=True)
                 self._writer.finish()
             except Exception:
                 self._writer.dead = True
@@ -341,6 +363,9 @@ class Progbar(Generic[T]):
         finally:
             self._iterating = False
             self.close()
+
+    def _state_key(self, current: float | int) -> tuple[Any, ...]:
+        return (current, tuple(self._store.snapshot()))
 
     def _use_ascii(self) -> None:
         self._glyphs = _KERAS_ASCII if self._style == "keras" else fmt.ASCII
@@ -457,6 +482,7 @@ class Progbar(Generic[T]):
         if writer.dead:
             return
         snap = self._snapshot(current, now, per_step, final)
+        self._shown = (current, tuple(snap.metrics))
         columns = writer.columns()
         max_cells = columns - 1 if columns else None
         style = self._style

@@ -1,0 +1,368 @@
+"""The public API, the default style's text, metric values and the writer's rules."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pty
+import threading
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from conftest import FakeClock
+
+import progbar
+from progbar import Progbar, track
+from progbar import _format as fmt
+from progbar._writer import detect_color, detect_dynamic
+
+
+def make(target: int | None = 10, **kw: Any) -> tuple[Progbar[Any], io.StringIO, FakeClock]:
+    clock = FakeClock(0.0)
+    out = io.StringIO()
+    kw.setdefault("dynamic", False)
+    kw.setdefault("color", False)
+    bar: Progbar[Any] = Progbar(target, file=out, clock=clock, **kw)
+    return bar, out, clock
+
+
+# ----------------------------------------------------------------------------- API
+
+
+def test_public_names_are_pinned() -> None:
+    assert progbar.__all__ == sorted(progbar.__all__)
+    assert {"Progbar", "track", "__version__"} <= set(progbar.__all__)
+    for name in progbar.__all__:
+        assert hasattr(progbar, name)
+
+
+def test_positional_order_is_keras_3s() -> None:
+    bar = Progbar(5, 12, 2, 0.5, ["lr"], None, "sample")
+    assert (bar.target, bar.verbose) == (5, 2)
+    with pytest.raises(TypeError):
+        Progbar(5, 12, 2, 0.5, None, None, "step", "keras")  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"target": -1}, ValueError, "target must be >= 0"),
+        ({"target": 2.5}, TypeError, "target must be an int"),
+        ({"target": True}, TypeError, "bool"),
+        ({"target": "10"}, TypeError, "target must be an int"),
+        ({"target": 3, "style": "fancy"}, ValueError, "unknown style 'fancy'"),
+        ({"target": 3, "verbose": 3}, ValueError, "verbose must be 0, 1 or 2"),
+        ({"target": 3, "width": 0}, ValueError, "width must be"),
+        ({"target": 3, "interval": -1}, ValueError, "interval must be"),
+        ({"target": 3, "stateful_metrics": ["a"], "stateless_metrics": ["b"]}, ValueError,
+         "not both"),
+        ({"target": 3, "clock": 5}, TypeError, "clock must be"),
+    ],
+)
+def test_programming_errors_raise_at_once(kwargs: dict[str, Any], error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        Progbar(**kwargs)
+
+
+def test_bad_current_and_values_raise_clear_errors() -> None:
+    bar, out, _ = make()
+    with pytest.raises(TypeError, match="current must be a number"):
+        bar.update("3")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finite"):
+        bar.update(float("nan"))
+    with pytest.raises(TypeError, match=r"\(name, value\) pairs"):
+        bar.update(3, [0.5])  # type: ignore[list-item]
+    assert bar.current == 0
+
+
+def test_add_and_current() -> None:
+    bar, out, _ = make(None)
+    bar.add(3)
+    bar.add(4, [("loss", 1.0)])
+    assert bar.current == 7
+
+
+def test_eight_threads_add_exactly() -> None:
+    bar: Progbar[Any] = Progbar(80_000, verbose=0)
+
+    def work() -> None:
+        for _ in range(10_000):
+            bar.add(1)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bar.current == 80_000
+
+
+def test_track_yields_the_same_items_and_takes_len_as_target() -> None:
+    out = io.StringIO()
+    items = ["a", "b", "c"]
+    bar = track(items, file=out, dynamic=False)
+    assert bar.target == 3
+    assert list(bar) == items
+    assert bar.current == 3
+    assert out.getvalue().startswith("3/3 100% ")
+    gen_bar = track(iter(items), file=io.StringIO())
+    assert gen_bar.target is None
+    assert list(gen_bar) == items
+
+
+def test_track_log_averages_over_steps() -> None:
+    out = io.StringIO()
+    for i in (bar := track(range(4), file=out, dynamic=False)):
+        bar.log(loss=float(i))
+    assert bar.metrics() == {"loss": 1.5}
+    assert out.getvalue().rstrip().endswith("- loss: 1.5000")
+
+
+def test_context_manager_closes_the_line() -> None:
+    bar, out, clock = make(10, dynamic=True)
+    with bar:
+        clock.now = 1.0
+        bar.update(4, [("loss", 2.0)])
+    assert out.getvalue().endswith("\n")
+    assert out.getvalue().count("\n") == 1
+    before = out.getvalue()
+    bar.close()  # idempotent
+    assert out.getvalue() == before
+
+
+def test_file_none_follows_redirect_stdout() -> None:
+    bar: Progbar[Any] = Progbar(2, interval=0, dynamic=False, color=False)
+    first, second = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(first):
+        bar.update(1)
+    with contextlib.redirect_stdout(second):
+        bar.update(2)
+    assert first.getvalue().startswith("1/2  50%")
+    assert second.getvalue().startswith("2/2 100%")
+
+
+# ----------------------------------------------------------------- default style text
+
+
+def test_default_style_live_lines() -> None:
+    bar, out, clock = make(1000, dynamic=True, interval=0)
+    clock.now = 0.5
+    bar.update(1, [("loss", 0.9)])
+    clock.now = 12.5
+    bar.update(450, [("loss", 0.4), ("acc", 0.88)])
+    frames = out.getvalue().split("\r")[1:]
+    # first frame: 0.5 s for one step; no ETA smoothing yet beyond the first step
+    assert frames[0] == "   1/1000   0% ────────────────────────────── 0:00<8:19 2.0 step/s - loss: 0.9000"
+    # step one is excluded: 449 steps in 12 s -> 37.4 step/s, 550 left -> 14.7 s
+    assert frames[1] == (
+        " 450/1000  45% ━━━━━━━━━━━━━╸──────────────── 0:12<0:14 37.4 step/s"
+        " - loss: 0.4011 - acc: 0.8800"
+    )
+
+
+def test_default_style_final_and_unknown_target() -> None:
+    bar, out, clock = make(4, dynamic=True)
+    clock.now = 2.0
+    bar.update(4, [("loss", 0.25)])
+    assert out.getvalue() == "\r4/4 100% ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 0:02 2.0 step/s - loss: 0.2500\n"
+    bar, out, clock = make(None, dynamic=False)
+    clock.now = 30.0
+    bar.update(120)
+    bar.close()
+    assert out.getvalue() == "120 step 0:30 4.0 step/s\n"
+
+
+def test_default_style_slow_steps_and_long_runs() -> None:
+    bar, out, clock = make(3, dynamic=False, unit_name="epoch")
+    clock.now = 3 * 3600 + 75.0
+    bar.update(3)
+    assert out.getvalue() == "3/3 100% 3:01:15 3625.0s/epoch\n"
+
+
+def test_default_line_mode_is_rate_limited_to_the_log_interval() -> None:
+    bar, out, clock = make(1000, dynamic=False)
+    for i in range(1, 1001):
+        clock.now = i * 0.05  # 50 s in all
+        bar.update(i, [("loss", 1.0)])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 5  # at 10, 20, 30, 40 s, then the final line
+    assert lines[-1].startswith("1000/1000 100% 0:50 ")
+
+
+def test_log_interval_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROGBAR_LOG_INTERVAL", "25")
+    bar, out, clock = make(1000, dynamic=False)
+    for i in range(1, 1001):
+        clock.now = i * 0.05
+        bar.update(i)
+    assert len(out.getvalue().splitlines()) == 2  # at 25 s, then the final line at 50 s
+
+
+def test_verbose_2_prints_one_line_per_bar() -> None:
+    bar, out, clock = make(100, verbose=2, dynamic=True)
+    for i in range(1, 101):
+        clock.now = i
+        bar.update(i, [("loss", 2.0)])
+    bar.close()
+    assert out.getvalue() == "100/100 100% 1:40 1.0 step/s - loss: 2.0000\n"
+
+
+def test_default_style_keeps_averages_at_finalize() -> None:
+    bar, out, clock = make(2)
+    bar.update(1, [("loss", 1.0)])
+    bar.update(2, [("loss", 3.0)])
+    assert bar.metrics() == {"loss": 2.0}
+    kbar, _, _ = make(2, style="keras")
+    kbar.update(1, [("loss", 1.0)])
+    kbar.update(2, [("loss", 3.0)])
+    assert kbar.metrics() == {"loss": 3.0}  # Keras 3: a finalize call replaces it
+
+
+# ----------------------------------------------------------------------- metric values
+
+
+class Weird:
+    def __str__(self) -> str:
+        return "weird!"
+
+
+class FloatLike:
+    def __init__(self, v: float) -> None:
+        self.v = v
+
+    def __float__(self) -> float:
+        return self.v
+
+
+@pytest.mark.parametrize(
+    "values, shown",
+    [
+        ([1, 2], "1.5000"),
+        ([Fraction(1, 4), Fraction(3, 4)], "0.5000"),
+        ([FloatLike(0.5), FloatLike(1.5)], "1.0000"),
+        ([[1.0, 2.0, 3.0], (5.0, 7.0)], "4.0000"),
+        ([float("nan"), 1.0], "nan"),
+        ([float("inf"), 1.0], "inf"),
+        ([None, None], "None"),
+        (["warm", "up"], "up"),
+        ([Weird(), Weird()], "weird!"),
+        ([True, False], "0.5000"),
+        ([1e-5, 1e-5], "1.0000e-05"),
+    ],
+)
+def test_metric_values_are_shown_never_raise(values: list[Any], shown: str) -> None:
+    bar, out, _ = make(2, interval=0)
+    bar.update(1, [("m", values[0])])
+    bar.update(2, [("m", values[1])])
+    assert out.getvalue().rstrip("\n").endswith(f"- m: {shown}")
+
+
+def test_numpy_values_without_numpy_in_the_core() -> None:
+    np = pytest.importorskip("numpy")
+    bar, out, _ = make(2)
+    bar.update(1, [("a", np.array([1.0, 3.0])), ("b", np.float32(0.5))])
+    bar.update(2, [("a", np.array(4.0)), ("b", np.int64(1))])
+    assert bar.metrics() == {"a": 3.0, "b": 0.75}
+
+
+def test_tensor_values_are_detached_and_stay_tensors_until_render() -> None:
+    torch = pytest.importorskip("torch")
+    w = torch.tensor([2.0], requires_grad=True)
+    bar, _, _ = make(3, verbose=0)
+    bar.update(1, [("loss", (w * 3).sum())])
+    bar.update(2, [("loss", (w * 1).sum())])
+    total, count = bar.totals()["loss"]
+    assert isinstance(total, torch.Tensor) and not total.requires_grad
+    assert total.grad_fn is None and count == 2
+    assert bar.metrics() == {"loss": 4.0}
+
+
+def test_metric_names_with_control_characters_stay_on_one_line() -> None:
+    bar, out, _ = make(1)
+    bar.update(1, [("a\nb\x1b[31m", 1.0)])
+    assert out.getvalue().count("\n") == 1
+    assert "a\\nb\\e[31m: 1.0000" in out.getvalue()
+
+
+# ------------------------------------------------------------------------------ writer
+
+
+def test_ascii_fallback_for_streams_that_cannot_encode_glyphs() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    bar: Progbar[Any] = Progbar(4, file=stream, dynamic=True, color=False,
+                                clock=FakeClock(0.0))
+    bar.update(2)
+    bar.update(4)
+    stream.flush()
+    text = raw.getvalue().decode("ascii")
+    assert "[===============...............]" in text
+    assert "[==============================]" in text
+
+
+def test_closed_stream_makes_the_bar_quiet() -> None:
+    bar, out, _ = make(10, interval=0)
+    bar.update(1)
+    out.close()
+    for i in range(2, 11):
+        bar.update(i, [("loss", 1.0)])  # no exception reaches the loop
+    bar.write("still fine")
+    bar.close()
+    assert bar.current == 10
+
+
+def test_color_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    master, slave = pty.openpty()
+    tty = os.fdopen(slave, "w")
+    try:
+        for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+            monkeypatch.delenv(name, raising=False)
+        assert detect_color(tty, None) is True
+        assert detect_color(io.StringIO(), None) is False
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert detect_color(tty, None) is False
+        monkeypatch.delenv("NO_COLOR")
+        monkeypatch.setenv("TERM", "dumb")
+        assert detect_color(tty, None) is False
+        monkeypatch.setenv("FORCE_COLOR", "1")
+        assert detect_color(io.StringIO(), None) is True
+        assert detect_color(tty, False) is False
+    finally:
+        tty.close()
+        os.close(master)
+
+
+def test_dynamic_detection_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    master, slave = pty.openpty()
+    tty = os.fdopen(slave, "w")
+    try:
+        assert detect_dynamic(tty, None) is True
+        assert detect_dynamic(io.StringIO(), None) is False
+        assert detect_dynamic(tty, False) is False
+        monkeypatch.setenv("PROGBAR_DYNAMIC", "0")
+        assert detect_dynamic(tty, None) is False
+        assert detect_dynamic(tty, True) is True
+        monkeypatch.setenv("PROGBAR_DYNAMIC", "1")
+        assert detect_dynamic(io.StringIO(), None) is True
+    finally:
+        tty.close()
+        os.close(master)
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.delenv("PROGBAR_DYNAMIC")
+    assert detect_dynamic(closed, None) is False
+
+
+def test_fit_line_shrinks_the_bar_then_drops_metrics() -> None:
+    snap = fmt.Snapshot(current=5, target=10, elapsed=5.0, per_step=1.0,
+                        metrics=[("loss", 0.5), ("accuracy", 0.75)], final=False, eta=5.0)
+    full = fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN), False)
+    assert full == " 5/10  50% ━━━━━━━━━━━━━━━─────────────── 0:05<0:05 1.0 step/s - loss: 0.5000 - accuracy: 0.7500"
+    narrow = fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=90), False)
+    assert fmt.cell_width(narrow) == 90  # the bar shrank from 30 to 24 cells
+    assert "━" * 12 + "─" * 12 + " " in narrow and narrow.endswith("accuracy: 0.7500")
+    tiny = fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=40), False)
+    assert fmt.cell_width(tiny) <= 40 and tiny.endswith("…")
+    assert fmt.cell_width(fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=8), False)) <= 8
