@@ -8,8 +8,10 @@ A zero-dependency progress bar with Keras's running-average metrics for any loop
         bar.log(loss=loss, acc=acc)
 """
 
+from ._history import History
 from ._progbar import Progbar, track
+from ._redirect import logging_redirect
 
-__all__ = ["Progbar", "__version__", "track"]
+__all__ = ["History", "Progbar", "__version__", "logging_redirect", "track"]
 
 __version__ = "0.1.0"

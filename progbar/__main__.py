@@ -1,4 +1,4 @@
-"""Command line: ``progbar demo``."""
+"""Command line: ``progbar demo`` and pipe mode (``... | progbar | ...``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,28 @@ from typing import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="progbar",
-        description="The Keras progress bar, freed from Keras.",
+        description=(
+            "The Keras progress bar, freed from Keras.\n\n"
+            "Without a command, progbar is a pipe: it copies stdin to stdout unchanged\n"
+            "(binary-safe) and shows progress on stderr, counting lines (or bytes with\n"
+            "--bytes)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  progbar demo\n"
+            "  seq 1000000 | progbar --total 1000000 | gzip > numbers.gz\n"
+            "  tar c data/ | progbar --bytes > data.tar\n"
+            "\nOn a terminal the bar redraws in place; when stderr is a file or pipe,\n"
+            "it writes a plain line every PROGBAR_LOG_INTERVAL seconds (10) and at the end."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--total", type=int, metavar="N", default=None,
+                        help="expected number of lines (or bytes): shows %%, bar and ETA")
+    parser.add_argument("--bytes", action="store_true",
+                        help="count bytes instead of lines")
+    parser.add_argument("--unit", metavar="NAME", default=None,
+                        help='what a counted item is called (default "line" or "byte")')
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="train a small model in pure Python and show it")
     demo.add_argument("--epochs", type=int, default=5)
@@ -25,8 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 130
         return 0
-    parser.print_help(sys.stderr)
-    return 2
+    if args.total is not None and args.total < 0:
+        parser.error("--total must be >= 0")
+    if sys.stdin is None or sys.stdin.isatty():  # nothing piped in: explain instead
+        parser.print_help(sys.stderr)
+        return 2
+    from ._pipe import copy_with_progress
+
+    try:
+        copy_with_progress(sys.stdin.buffer, sys.stdout.buffer, sys.stderr,
+                           total=args.total, count_bytes=args.bytes, unit=args.unit)
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import math
 import random
 from typing import Any, Sequence
 
+from ._history import History
 from ._progbar import Progbar
 
 Row = list[float]
@@ -96,6 +97,8 @@ def run_demo(
         summary["val_accuracy"] = val_acc
         for key, value in summary.items():
             history.setdefault(key, []).append(value)
+    print()
+    History(history).show()  # the picture at the end: a table with a trend per metric
     return history
 
 

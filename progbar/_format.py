@@ -59,9 +59,12 @@ class Snapshot:
 # --------------------------------------------------------------------------- cells
 
 
+_NARROW_GLYPHS = "━╸─…"  # the bar's glyphs, one cell each (no wide East Asian width)
+
+
 def cell_width(text: str) -> int:
     """Terminal cells that ``text`` occupies (wide East Asian and emoji count 2)."""
-    if text.isascii():
+    if text.isascii() or not text.strip(_NARROW_GLYPHS):  # the bar: one cell a glyph
         return len(text)
     cells = 0
     prev = 0
@@ -80,8 +83,8 @@ def cell_width(text: str) -> int:
 
 def _char_cells(ch: str) -> int:
     eaw = unicodedata.east_asian_width(ch)
-    if eaw in "WF":
-        return 2
+    if eaw in "WF" or "\U0001f1e6" <= ch <= "\U0001f1ff":  # regional indicator: a
+        return 2  # flag's half, 2 cells where terminals draw code points one by one
     # A code point newer than this Python's Unicode tables (a new emoji, say) may be
     # wide on the terminal: count 2 so that a fitted line never overflows.
     if eaw == "N" and unicodedata.category(ch) == "Cn":
@@ -93,7 +96,7 @@ def truncate_cells(text: str, cells: int) -> str:
     """The longest prefix of ``text`` that fits in ``cells`` terminal cells."""
     if cell_width(text) <= cells:
         return text
-    out = []
+    out: list[str] = []
     used = 0
     prev = 0
     for ch in text:
@@ -292,7 +295,7 @@ def _overshoot(prog_width: int, width: int, fit: bool) -> int:
     return min(max(prog_width, -_MAX_BAR), _MAX_BAR)
 
 
-_MAX_BAR = 1000
+_MAX_BAR = 100_000  # bounded, so that current=10**12 cannot exhaust memory
 
 
 def _keras_bar(current: float, target: int, glyphs: Glyphs, fit: bool = False) -> BarMaker:

@@ -38,8 +38,8 @@ def _mean_of_sequence(seq: Iterable[Any]) -> Any:
     n = 0
     for item in seq:
         v = coerce(item)
-        if isinstance(v, _Raw):
-            return v
+        if isinstance(v, _Raw):  # not all numbers: show the whole value, not one item
+            return _Raw(seq)
         total = total + v
         n += 1
     if n == 0:
@@ -74,6 +74,8 @@ def coerce(value: Any) -> Any:
     ndim = getattr(value, "ndim", None)
     if isinstance(ndim, int) and ndim > 0:  # an array: its mean
         try:
+            if getattr(value, "size", 1) == 0:  # numpy warns on the mean of nothing
+                return math.nan
             return value.mean()
         except Exception:
             return _Raw(value)
@@ -121,9 +123,23 @@ def _show(total: Any, count: int) -> Shown:
             total = float(total)
         avg = total / max(1, count)
         shown = float(avg)
+    except OverflowError:
+        return _huge_mean(total, count)
     except Exception:
         return _text(total)
     return shown
+
+
+def _huge_mean(total: Any, count: int) -> Shown:
+    """The mean of ints too big for a float (``10**400``), in Keras's ``%.4e`` form."""
+    try:
+        from decimal import Decimal, localcontext
+
+        with localcontext() as ctx:
+            ctx.prec = 28
+            return f"{Decimal(int(total)) / max(1, count):.4e}"
+    except Exception:
+        return _text(total)
 
 
 def _text(value: object) -> str:
@@ -136,7 +152,7 @@ def _text(value: object) -> str:
 class MetricStore:
     """Running metric values for one bar."""
 
-    __slots__ = ("_entries", "_stateful", "_stateless")
+    __slots__ = ("_entries", "_fast", "_stateful", "_stateless")
 
     def __init__(
         self,
@@ -151,6 +167,8 @@ class MetricStore:
                 "shown as passed)"
             )
         self._entries: dict[str, list[Any]] = {}
+        # averaged metrics whose total is a plain int/float: record()'s fast path
+        self._fast: dict[str, list[Any]] = {}
         self._stateful = frozenset(stateful) if stateful is not None else None
         self._stateless = frozenset(stateless) if stateless is not None else None
         if self._stateful is None and self._stateless is None:
@@ -172,8 +190,51 @@ class MetricStore:
 
         ``replace`` makes averaged metrics take the value as passed (Keras 3's rule
         for a finalizing call).  A malformed ``values`` is a programming error and
-        raises ``TypeError`` before anything is recorded.
+        raises ``TypeError`` with nothing recorded.
         """
+        if not replace and type(values) is list:
+            # The hot path (update() once per step): a list of (str, float|int) pairs
+            # for averaged metrics already seen.  One dict probe and two in-place adds
+            # per pair; anything else goes to the general code below.
+            fast = self._fast
+            done = 0
+            for pair in values:
+                try:
+                    name, v = pair
+                except (TypeError, ValueError):
+                    break  # malformed: the general code raises the clear error
+                cls = type(v)
+                if cls is not float and cls is not int:
+                    break
+                entry = fast.get(name)
+                if entry is None:
+                    break
+                if weight == 1:
+                    entry[0] += v
+                else:
+                    entry[0] += v * weight
+                entry[1] += weight
+                done += 1
+            else:
+                return
+            try:
+                self._record(values[done:] if done else values, weight, False)
+            except TypeError:
+                # malformed: undo the pairs already added, so nothing is recorded
+                for name, v in values[:done]:
+                    entry = fast[name]
+                    entry[0] -= v * weight
+                    entry[1] -= weight
+                raise
+            return
+        self._record(values, weight, replace)
+
+    def _record(
+        self,
+        values: Iterable[tuple[str, Any]] | Mapping[str, Any],
+        weight: int,
+        replace: bool,
+    ) -> None:
         if isinstance(values, Mapping):
             pairs = list(values.items())
         else:
@@ -193,12 +254,18 @@ class MetricStore:
                 v = coerce(v)
                 if isinstance(v, _Raw):
                     entries[name] = [v.value, None]
+                    self._fast.pop(name, None)
                     continue
             entry = entries.get(name)
             if replace or not self.is_averaged(name):
                 entries[name] = [v, 1]
+                self._fast.pop(name, None)
             elif entry is None or entry[1] is None:
-                entries[name] = [v * weight, weight]
+                entries[name] = entry = [v * weight, weight]
+                if type(entry[0]) in _NUMBER_TYPES:
+                    self._fast[name] = entry
+                else:
+                    self._fast.pop(name, None)
             else:
                 try:
                     entry[0] += v * weight
@@ -207,6 +274,7 @@ class MetricStore:
                         entry[0] = float(entry[0]) + float(v) * weight
                     except Exception:
                         entries[name] = [v, None]
+                        self._fast.pop(name, None)
                         continue
                 entry[1] += weight
 
@@ -227,6 +295,7 @@ class MetricStore:
     def set_totals(self, totals: Mapping[str, tuple[Any, int]]) -> None:
         for name, (total, count) in totals.items():
             self._entries[str(name)] = [total, int(count)]
+            self._fast.pop(str(name), None)
 
     def __len__(self) -> int:
         return len(self._entries)

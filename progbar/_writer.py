@@ -19,7 +19,9 @@ __all__ = [
     "KerasWriter",
     "LineWriter",
     "LiveWriter",
+    "NotebookWriter",
     "NullWriter",
+    "StdoutRedirect",
     "Writer",
     "can_encode",
     "detect_color",
@@ -27,6 +29,8 @@ __all__ = [
     "disabled_by_env",
     "in_notebook",
     "log_interval",
+    "notebook_display",
+    "show_block",
     "terminal_columns",
 ]
 
@@ -164,6 +168,7 @@ class Writer:
     """
 
     live = False
+    _cols: int | None = None  # the terminal's width at the last render, if known
 
     def __init__(self, file: Stream | None) -> None:
         self._file = file
@@ -173,7 +178,10 @@ class Writer:
 
     @property
     def stream(self) -> Any:
-        return self._file if self._file is not None else sys.stdout
+        stream = self._file if self._file is not None else sys.stdout
+        if isinstance(stream, StdoutRedirect):  # logging_redirect(stdout=True)
+            return stream.original
+        return stream
 
     def emit(self, text: str) -> None:
         """Write and flush ``text``; never raises."""
@@ -258,10 +266,11 @@ class LiveWriter(Writer):
         self._open = False
 
     def columns(self) -> int | None:
-        return terminal_columns(self.stream)
+        self._cols = terminal_columns(self.stream)
+        return self._cols
 
     def show(self, line: str, cells: int, final: bool) -> None:
-        pad = " " * (self._prev_cells - cells) if self._prev_cells > cells else ""
+        pad = _padding(self._prev_cells, cells, self._cols)
         self.emit("\r" + line + pad + ("\n" if final else ""))
         self._prev_cells = 0 if final else cells
         self._last, self._last_cells = ("", 0) if final else (line, cells)
@@ -272,7 +281,7 @@ class LiveWriter(Writer):
             super().message(text)
             return
         lines = text.rstrip("\n")
-        pad = " " * max(self._prev_cells - _longest(lines), 0)
+        pad = _padding(self._prev_cells, _longest(lines), self._cols)
         self.emit("\r" + lines + pad + "\n" + self._last)
         self._prev_cells = self._last_cells
 
@@ -285,6 +294,17 @@ class LiveWriter(Writer):
             self.emit("\n")
             self._open = False
             self._prev_cells = 0
+
+
+def _padding(prev_cells: int, cells: int, columns: int | None) -> str:
+    """Spaces that blank the rest of the previous line, never past ``columns - 1``:
+    after the terminal shrinks, padding to the old width would wrap, so the rest of
+    the old line (cut by the terminal, not reflowed) is erased with EL instead."""
+    erase = ""
+    if columns and prev_cells > columns - 1:
+        prev_cells = columns - 1
+        erase = "\x1b[K"
+    return (" " * (prev_cells - cells) if prev_cells > cells else "") + erase
 
 
 def _longest(text: str) -> int:
@@ -313,11 +333,12 @@ class KerasWriter(Writer):
         self._open = False
 
     def columns(self) -> int | None:
-        return terminal_columns(self.stream) if self.live else None
+        self._cols = terminal_columns(self.stream) if self.live else None
+        return self._cols
 
     def show(self, line: str, cells: int, final: bool) -> None:
         head = "\b" * self._prev_cells + "\r" if self.live else "\n"
-        pad = " " * (self._prev_cells - cells) if self._prev_cells > cells else ""
+        pad = _padding(self._prev_cells, cells, self._cols)
         self.emit(head + line + pad + ("\n" if final else ""))
         self._prev_cells = cells
         self._last, self._last_cells = line, cells
@@ -329,7 +350,7 @@ class KerasWriter(Writer):
             super().message(text)
             return
         lines = text.rstrip("\n")
-        pad = " " * max(self._prev_cells - _longest(lines), 0)
+        pad = _padding(self._prev_cells, _longest(lines), self._cols)
         self.emit("\r" + lines + pad + "\n")
         self._prev_cells = 0
         self.show(self._last, self._last_cells, False)
@@ -338,3 +359,133 @@ class KerasWriter(Writer):
         if self._open:
             self.emit("\n")
             self._open = False
+
+
+# --------------------------------------------------------------------------- notebook
+
+
+def notebook_display(stream: object) -> bool:
+    """True when a bar on ``stream`` should be drawn as HTML: inside a Jupyter kernel,
+    writing to the cell's own output (``file=None`` or ``sys.stdout``)."""
+    return in_notebook() and stream in (None, sys.stdout)
+
+
+class NotebookWriter(Writer):
+    """A Jupyter kernel: an HTML bar shown once with ``display(..., display_id=True)``
+    and then updated in place, so a cell holds one bar however long the loop runs.
+
+    IPython is imported on the first draw (only a kernel gets here).  The controller
+    renders at most every :attr:`interval` seconds; identical frames are not sent, so
+    the number of messages to the browser grows with time, never with steps.
+    Messages and verbose=2 summaries stay plain text in the cell's output.
+    """
+
+    live = False  # the line it gets is the text beside the HTML bar: no glyph bar
+    interval = 0.1  # the controller's default render interval in a notebook
+
+    def __init__(
+        self, file: Stream | None, progress: Callable[[], tuple[float | int, int | None]]
+    ) -> None:
+        super().__init__(file)
+        self._progress = progress
+        self._handle: Any = None
+        self._html_cls: Any = None
+        self._last_html = ""
+        self.updates = 0  # display updates sent (the first display not counted)
+
+    def show(self, line: str, cells: int, final: bool) -> None:
+        if self.dead:
+            return
+        from ._html import format_html_bar
+
+        current, target = self._progress()
+        fraction = float(current) / target if target else None
+        html = format_html_bar(line, fraction, final)
+        if html == self._last_html:
+            return
+        self._last_html = html
+        try:
+            if self._handle is None:
+                from IPython import display as ipython_display
+
+                ipd: Any = ipython_display  # untyped
+                self._html_cls = ipd.HTML
+                self._handle = ipd.display(ipd.HTML(html), display_id=True)
+                if self._handle is None:  # not a display-capable shell after all
+                    self.dead = True
+            else:
+                self._handle.update(self._html_cls(html))
+                self.updates += 1
+        except Exception:
+            self.dead = True
+
+
+def show_block(
+    format_text: Callable[[bool], str], format_html: Callable[[], str], file: Stream | None
+) -> None:
+    """Show a finished block (the history table): HTML in a Jupyter kernel when
+    ``file`` is None, else text on ``file`` (ASCII where its encoding needs it).
+    Like the bars, it never raises on a display error."""
+    try:
+        if file is None and in_notebook():
+            from IPython import display as ipython_display
+
+            ipd: Any = ipython_display  # untyped
+            ipd.display(ipd.HTML(format_html()))
+            return
+        stream: Any = file if file is not None else sys.stdout
+        if isinstance(stream, StdoutRedirect):
+            stream = stream.original
+        text = format_text(False)
+        if not can_encode(stream, text):
+            text = format_text(True)
+        stream.write(text + "\n")
+        stream.flush()
+    except Exception:
+        pass
+
+
+# --------------------------------------------------------------------------- print redirect
+
+
+class StdoutRedirect:
+    """What ``logging_redirect(stdout=True)`` puts on ``sys.stdout``.
+
+    Complete lines printed while a live bar is open go through ``route`` (the bar's
+    ``write``), so they appear above the bar instead of tearing it; otherwise text
+    goes straight to the original stream.  Bars writing to ``sys.stdout`` draw on
+    :attr:`original` (see :attr:`Writer.stream`), never through this object.
+    """
+
+    def __init__(self, original: Any, route: Callable[[], Callable[[str], None] | None]) -> None:
+        self.original = original
+        self._route = route
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        write = self._route()
+        with self._lock:
+            if write is None:
+                pending, self._pending = self._pending, ""
+                self.original.write(pending + text)
+                return len(text)
+            self._pending += text
+            if "\n" not in self._pending:
+                return len(text)
+            lines, _, self._pending = self._pending.rpartition("\n")
+        write(lines)
+        return len(text)
+
+    def drain(self) -> None:
+        """Write out a partial line left at the end."""
+        with self._lock:
+            pending, self._pending = self._pending, ""
+        if pending:
+            self.original.write(pending)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer, ...
+        return getattr(self.original, name)

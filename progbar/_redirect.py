@@ -1,0 +1,218 @@
+"""``logging_redirect()``: log records (and, opt-in, ``print``) above the live bar.
+
+A live bar owns the last line of the terminal; a log line written straight to the
+same terminal lands in the middle of it.  Inside ``with logging_redirect():`` the
+console handlers of the chosen loggers are swapped for one that hands each formatted
+record to the open bar's :meth:`~progbar.Progbar.write` — the record is printed on
+its own line and the bar is redrawn below it.  When no live bar is open, or when the
+record's stream is not the bar's screen (``2> errors.log``), records go where they
+always went.  ``logging`` itself is imported only when the context is entered.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from ._writer import StdoutRedirect, _isatty
+
+if TYPE_CHECKING:
+    import logging
+    import weakref
+
+    from ._progbar import Progbar
+
+__all__ = ["logging_redirect", "register"]
+
+# Weak references to the live bars (redrawn in place), newest last.  Only live bars
+# are listed — line mode needs no routing — and a closed or collected bar drops out.
+_live: list[weakref.ref[Progbar[Any]]] = []
+_live_lock = threading.Lock()
+
+
+def register(bar: Progbar[Any]) -> None:
+    """Called by a live :class:`Progbar` when it is created."""
+    import weakref
+
+    with _live_lock:
+        _live[:] = [r for r in _live if _usable(r())]
+        _live.append(weakref.ref(bar))
+
+
+def _usable(bar: Progbar[Any] | None) -> bool:
+    if bar is None or bar._closed:
+        return False
+    writer = bar._writer
+    return bool(writer.live) and not writer.dead
+
+
+def _newest_live_bar() -> Progbar[Any] | None:
+    with _live_lock:
+        refs = list(_live)
+    for ref in reversed(refs):
+        bar: Progbar[Any] | None = ref()
+        if _usable(bar):
+            return bar
+    return None
+
+
+def _same_screen(bar: Progbar[Any], stream: object) -> bool:
+    """Would text on ``stream`` land on the bar's screen?  The same stream, or two
+    terminals (stdout and stderr of one console)."""
+    target = bar._writer.stream
+    if isinstance(stream, StdoutRedirect):
+        stream = stream.original
+    return stream is target or (_isatty(stream) and _isatty(target))
+
+
+def _is_console_handler(handler: logging.Handler) -> bool:
+    import logging
+
+    # Exactly StreamHandler: a FileHandler (a subclass) never shares a bar's screen.
+    # Whether this one does is decided per record (see _same_screen).
+    return type(handler) is logging.StreamHandler
+
+
+class _Redirect:
+    """The context manager returned by :func:`logging_redirect`."""
+
+    def __init__(
+        self,
+        bar: Progbar[Any] | None,
+        loggers: Iterable[logging.Logger] | None,
+        stdout: bool,
+    ) -> None:
+        self._bar = bar
+        self._loggers = list(loggers) if loggers is not None else None
+        self._stdout = stdout
+        self._saved: list[tuple[logging.Logger, list[logging.Handler]]] = []
+        self._proxy: StdoutRedirect | None = None
+        self._saved_stdout: Any = None
+
+    def target(self, stream: object) -> Progbar[Any] | None:
+        """The bar that text for ``stream`` should go through, if any."""
+        bar = self._bar if self._bar is not None else _newest_live_bar()
+        if bar is None or not _usable(bar) or not _same_screen(bar, stream):
+            return None
+        return bar
+
+    def __enter__(self) -> _Redirect:
+        import logging
+
+        handler_cls = _handler_class()
+        loggers = self._loggers if self._loggers is not None else [logging.getLogger()]
+        for logger in loggers:
+            handlers = list(logger.handlers)
+            self._saved.append((logger, handlers))
+            console = [h for h in handlers if _is_console_handler(h)]
+            if console:
+                logger.handlers = [
+                    handler_cls(h, self) if h in console else h for h in handlers
+                ]
+            else:
+                # No console handler: logging would fall back to `lastResort`
+                # (WARNING and up, on stderr); do the same, through the bar.
+                logger.handlers = [*handlers, handler_cls(None, self)]
+        if self._stdout:
+            self._saved_stdout = sys.stdout
+            original: Any = sys.stdout
+            while isinstance(original, StdoutRedirect):  # nested: wrap the real one
+                original = original.original
+            self._proxy = StdoutRedirect(original, self._print_route)
+            sys.stdout = self._proxy
+        return self
+
+    def _print_route(self) -> Callable[[str], None] | None:
+        proxy = self._proxy
+        bar = self.target(proxy.original if proxy is not None else sys.stdout)
+        return bar.write if bar is not None else None
+
+    def __exit__(self, *exc: object) -> None:
+        for logger, handlers in self._saved:
+            logger.handlers = handlers
+        self._saved = []
+        proxy = self._proxy
+        if proxy is not None:
+            if sys.stdout is proxy:
+                sys.stdout = self._saved_stdout
+            proxy.drain()
+            self._proxy = None
+
+
+_HANDLER_CLASS: Any = None
+
+
+def _handler_class() -> Any:
+    """The logging handler class, built on first use so that ``import progbar`` does
+    not import ``logging``."""
+    global _HANDLER_CLASS
+    if _HANDLER_CLASS is not None:
+        return _HANDLER_CLASS
+    import logging
+
+    class BarHandler(logging.Handler):
+        """Stands in for a console handler: same level, filters and format; the
+        formatted record goes through the live bar when there is one."""
+
+        def __init__(self, wrapped: logging.StreamHandler[Any] | None, redirect: _Redirect):
+            super().__init__(wrapped.level if wrapped is not None else logging.WARNING)
+            self.wrapped = wrapped
+            self.redirect = redirect
+
+        def _stream(self) -> Any:
+            return self.wrapped.stream if self.wrapped is not None else sys.stderr
+
+        def emit(self, record: logging.LogRecord) -> None:
+            wrapped = self.wrapped
+            if wrapped is not None and not wrapped.filter(record):
+                return
+            bar = self.redirect.target(self._stream())
+            if bar is None:
+                if wrapped is not None:
+                    wrapped.emit(record)
+                else:
+                    logging.lastResort.handle(record)  # type: ignore[union-attr]
+                return
+            try:
+                text = (wrapped or self).format(record)
+                bar.write(text)
+            except RecursionError:
+                raise
+            except Exception:
+                self.handleError(record)
+
+    _HANDLER_CLASS = BarHandler
+    return BarHandler
+
+
+def logging_redirect(
+    bar: Progbar[Any] | None = None,
+    *,
+    loggers: Iterable[logging.Logger] | None = None,
+    stdout: bool = False,
+) -> _Redirect:
+    """Route ``logging`` records through the live bar's ``write()``.
+
+    ::
+
+        with progbar.logging_redirect():
+            for batch in (bar := track(loader)):
+                log.info("checkpoint saved")   # printed above the bar
+
+    Args:
+        bar: the bar to write through; None means the newest open live bar (so one
+            ``with`` block can span several epochs' bars).
+        loggers: whose console handlers (plain ``StreamHandler`` objects) to route;
+            default the root logger.  File handlers are never touched.  A
+            logger with no console handler gets one at WARNING, as ``logging``'s
+            last-resort handler would print.
+        stdout: also route ``print()`` (anything written to ``sys.stdout``): whole
+            lines go above the bar; a partial line waits for its newline.
+
+    Records and prints go through a bar only when it redraws in place (a terminal,
+    or ``dynamic=True``) and the record's stream is that screen; in line mode and
+    in notebooks they are written as they always are.  Nested use is fine; on
+    exit the handlers and ``sys.stdout`` are put back.
+    """
+    return _Redirect(bar, loggers, stdout)

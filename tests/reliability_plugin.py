@@ -1,0 +1,51 @@
+"""A pytest plugin that records what the reliability tests tried, for the README table.
+
+Loaded only by ``tests/reliability_report.py`` (``-p reliability_plugin``); it writes
+``{"rows": [{"area", "what", "cases", "outcome", "tests"}]}`` to the path in
+``PROGBAR_RELIABILITY_JSON``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from _reliability import CASES
+
+_results: dict[str, dict[str, Any]] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    fn = getattr(item, "function", None)
+    tag = getattr(fn, "_reliability", None)
+    if tag is None:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _results[item.nodeid] = {
+            "area": tag[0],
+            "what": tag[1],
+            "outcome": report.outcome,
+        }
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = os.environ.get("PROGBAR_RELIABILITY_JSON")
+    if not path:
+        return
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for nodeid, res in _results.items():
+        key = (res["area"], res["what"])
+        row = rows.setdefault(
+            key, {"area": key[0], "what": key[1], "cases": 0, "tests": 0,
+                  "passed": 0, "failed": 0, "skipped": 0}
+        )
+        row["tests"] += 1
+        row["cases"] += CASES.get(nodeid, 0) or 1
+        row[res["outcome"]] += 1
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"rows": list(rows.values())}, f, indent=1)
