@@ -1,7 +1,7 @@
 """Run the reliability tests and print the README "Reliability" section from their results.
 
     python tests/reliability_report.py            # print the markdown
-    python tests/reliability_report.py --write    # also write docs/readme/reliability.md
+    python tests/reliability_report.py --write    # also put it into README.md
 
 The table is filled from the tests themselves: each test is tagged with what it tries
 (``_reliability.reliability``) and counts its cases (``tick``); ``reliability_plugin``
@@ -80,9 +80,15 @@ def main() -> int:
     text = markdown(data, seconds)
     print(text)
     if "--write" in sys.argv:
-        target = REPO / "docs" / "readme" / "reliability.md"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        readme = REPO / "README.md"
+        old = readme.read_text(encoding="utf-8")
+        begin, end = "<!-- reliability:begin -->\n", "<!-- reliability:end -->"
+        head, _, rest = old.partition(begin)
+        _, found, tail = rest.partition(end)
+        if not found:
+            print("README.md has no reliability markers", file=sys.stderr)
+            return 1
+        readme.write_text(head + begin + text + end + tail, encoding="utf-8")
     return code
 
 

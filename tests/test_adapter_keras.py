@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import FakeClock
+from recording import RecordingBar
 
 keras = pytest.importorskip("keras")
 from keras.src.utils import progbar as keras_progbar_module  # noqa: E402
@@ -20,38 +21,6 @@ import progbar.keras as pk  # noqa: E402
 from progbar.keras import ProgbarLogger  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-class RecordingBar:
-    """A fake Progbar with the same public methods; records every call."""
-
-    bars: list[RecordingBar] = []
-
-    def __init__(self, target: int | None, **options: Any) -> None:
-        self._target = target
-        self.options = options
-        self.calls: list[tuple[Any, ...]] = []
-        self.current: float = 0
-        RecordingBar.bars.append(self)
-
-    @property
-    def target(self) -> int | None:
-        return self._target
-
-    @target.setter
-    def target(self, value: int | None) -> None:
-        self.calls.append(("target", value))
-        self._target = value
-
-    def update(self, current: float, values: Any = None, finalize: bool | None = None) -> None:
-        self.current = current
-        self.calls.append(("update", current, values, finalize))
-
-    def write(self, message: str) -> None:
-        self.calls.append(("write", message))
-
-    def close(self) -> None:
-        self.calls.append(("close",))
 
 
 @pytest.fixture

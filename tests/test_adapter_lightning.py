@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from recording import RecordingBar
 
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch")
@@ -25,29 +26,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:.*does not have many workers.*"),
     pytest.mark.filterwarnings("ignore:.*litlogger.*"),
 ]
-
-
-class RecordingBar:
-    """A fake Progbar with the same public methods; records every call."""
-
-    bars: list[RecordingBar] = []
-
-    def __init__(self, target: int | None, **options: Any) -> None:
-        self.target = target
-        self.options = options
-        self.current: float = 0
-        self.calls: list[tuple[Any, ...]] = []
-        RecordingBar.bars.append(self)
-
-    def update(self, current: float, values: Any = None, finalize: bool | None = None) -> None:
-        self.current = current
-        self.calls.append(("update", current, values, finalize))
-
-    def write(self, message: str) -> None:
-        self.calls.append(("write", message))
-
-    def close(self) -> None:
-        self.calls.append(("close",))
 
 
 def _fake_trainer(**kw: Any) -> Any:

@@ -6,7 +6,6 @@ import contextlib
 import io
 import os
 import pty
-import threading
 from fractions import Fraction
 from typing import Any
 
@@ -82,21 +81,6 @@ def test_add_and_current() -> None:
     bar.add(3)
     bar.add(4, [("loss", 1.0)])
     assert bar.current == 7
-
-
-def test_eight_threads_add_exactly() -> None:
-    bar: Progbar[Any] = Progbar(80_000, verbose=0)
-
-    def work() -> None:
-        for _ in range(10_000):
-            bar.add(1)
-
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert bar.current == 80_000
 
 
 def test_track_yields_the_same_items_and_takes_len_as_target() -> None:
