@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # the full run (about two minutes)
     python benchmarks/run.py --quick    # a smoke run for CI: seconds, no time asserts
+    python benchmarks/run.py --only 3,4 # some cases only (numbers as in the table)
 
 Peers come from the ``bench`` extra (``pip install -e '.[bench]'``); a peer that is not
 installed is left out of the table.  Nothing is installed here.  Timed cases run
@@ -435,19 +436,33 @@ def case_tensors(steps: int) -> list[list[str]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run: seconds, small sizes")
+    ap.add_argument("--only", default="", metavar="CASES",
+                    help="run only these case numbers, e.g. --only 3,4 (default: all)")
     args = ap.parse_args(argv)
     q = args.quick
+    only = {c.strip() for c in args.only.split(",") if c.strip()}
+
+    def want(case: int) -> bool:
+        return not only or str(case) in only
+
     tty = Pty()
     null = open(os.devnull, "w", encoding="utf-8")
     started = time.monotonic()
     rows: list[list[str]] = []
-    rows += case_wrapping(20_000 if q else 1_000_000, 2 if q else 7, tty)
-    rows += case_liveness(100_000, 2 if q else 5, 0.05 if q else 0.2)
-    rows += case_metrics(5_000 if q else 100_000, 2 if q else 7, tty, null)
-    rows += case_render(500 if q else 20_000, 2 if q else 7, null)
-    rows += case_import(2 if q else 15, with_keras=not q)
-    rows += case_memory([1_000, 10_000] if q else [100_000, 1_000_000], null)
-    rows += case_tensors(50 if q else 400)
+    if want(1):
+        rows += case_wrapping(20_000 if q else 1_000_000, 2 if q else 7, tty)
+    if want(2):
+        rows += case_liveness(100_000, 2 if q else 5, 0.05 if q else 0.2)
+    if want(3):
+        rows += case_metrics(5_000 if q else 100_000, 2 if q else 7, tty, null)
+    if want(4):
+        rows += case_render(500 if q else 20_000, 2 if q else 7, null)
+    if want(5):
+        rows += case_import(2 if q else 15, with_keras=not q)
+    if want(6):
+        rows += case_memory([1_000, 10_000] if q else [100_000, 1_000_000], null)
+    if want(7):
+        rows += case_tensors(50 if q else 400)
     tty.close()
     head = ["case", "variant", "output", "min", "median", "net", "ratio"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]

@@ -10,13 +10,17 @@ dropping metrics second.
 from __future__ import annotations
 
 import math
-import unicodedata
-from dataclasses import dataclass
-from typing import Callable, Sequence, Tuple, Union
 
-Segment = Tuple[str, str]
-Shown = Union[float, str]
-BarMaker = Callable[[int], "list[Segment]"]
+# ``typing`` and ``dataclasses`` cost ~20 ms at ``import progbar``: types are for mypy
+# only (mypy takes any name TYPE_CHECKING as true), and the two records below are
+# plain classes with ``__slots__``.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Sequence, Tuple, Union
+
+    Segment = Tuple[str, str]
+    Shown = Union[float, str]
+    BarMaker = Callable[[int], "list[Segment]"]
 
 BOLD = "1"
 GREEN = "32"
@@ -25,26 +29,64 @@ DIM = "2"
 CYAN = "36"
 
 
-@dataclass(frozen=True)
 class Glyphs:
-    """The characters a bar is drawn with."""
+    """The characters a bar is drawn with (immutable)."""
+
+    __slots__ = ("done", "tip", "rest", "open", "close", "ellipsis")
 
     done: str
     tip: str
     rest: str
-    open: str = ""
-    close: str = ""
-    ellipsis: str = "…"
+    open: str
+    close: str
+    ellipsis: str
+
+    def __init__(
+        self,
+        done: str,
+        tip: str,
+        rest: str,
+        open: str = "",
+        close: str = "",
+        ellipsis: str = "…",
+    ) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "done", done)
+        setattr_(self, "tip", tip)
+        setattr_(self, "rest", rest)
+        setattr_(self, "open", open)
+        setattr_(self, "close", close)
+        setattr_(self, "ellipsis", ellipsis)
+
+    def _key(self) -> tuple[str, ...]:
+        return (self.done, self.tip, self.rest, self.open, self.close, self.ellipsis)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Glyphs is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Glyphs:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        names = ("done", "tip", "rest", "open", "close", "ellipsis")
+        return "Glyphs(" + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._key())) + ")"
 
 
 UNICODE = Glyphs(done="━", tip="╸", rest="━")
 UNICODE_PLAIN = Glyphs(done="━", tip="╸", rest="─")  # no colour: rest must differ
 ASCII = Glyphs(done="=", tip=">", rest=".", open="[", close="]", ellipsis="...")
+KERAS_ASCII = Glyphs(done="=", tip="=", rest="=", ellipsis="...")  # keras style, no UTF-8
 
 
-@dataclass(frozen=True)
 class Snapshot:
     """Everything a line shows, captured at one instant by the controller."""
+
+    __slots__ = ("current", "target", "elapsed", "per_step", "metrics", "final", "unit", "eta")
 
     current: float
     target: int | None
@@ -52,8 +94,40 @@ class Snapshot:
     per_step: float
     metrics: Sequence[tuple[str, Shown]]
     final: bool
-    unit: str = "step"
-    eta: float | None = None
+    unit: str
+    eta: float | None
+
+    def __init__(
+        self,
+        current: float,
+        target: int | None,
+        elapsed: float,
+        per_step: float,
+        metrics: Sequence[tuple[str, Shown]],
+        final: bool,
+        unit: str = "step",
+        eta: float | None = None,
+    ) -> None:
+        self.current = current
+        self.target = target
+        self.elapsed = elapsed
+        self.per_step = per_step
+        self.metrics = metrics
+        self.final = final
+        self.unit = unit
+        self.eta = eta
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Snapshot:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in Snapshot.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in Snapshot.__slots__))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in Snapshot.__slots__)
+        return f"Snapshot({inner})"
 
 
 # --------------------------------------------------------------------------- cells
@@ -66,6 +140,8 @@ def cell_width(text: str) -> int:
     """Terminal cells that ``text`` occupies (wide East Asian and emoji count 2)."""
     if text.isascii() or not text.strip(_NARROW_GLYPHS):  # the bar: one cell a glyph
         return len(text)
+    import unicodedata  # only for text beyond ASCII and the bar's glyphs
+
     cells = 0
     prev = 0
     for ch in text:
@@ -82,6 +158,8 @@ def cell_width(text: str) -> int:
 
 
 def _char_cells(ch: str) -> int:
+    import unicodedata
+
     eaw = unicodedata.east_asian_width(ch)
     if eaw in "WF" or "\U0001f1e6" <= ch <= "\U0001f1ff":  # regional indicator: a
         return 2  # flag's half, 2 cells where terminals draw code points one by one
@@ -419,7 +497,7 @@ def format_keras2_summary(snap: Snapshot) -> str:
 
 def _default_bar(current: float, target: int, glyphs: Glyphs) -> BarMaker:
     def make(width: int) -> list[Segment]:
-        frac = min(max(float(current) / target, 0.0), 1.0)
+        frac = min(max(float(current) / target, 0.0), 1.0) if target else 1.0
         halves = int(width * 2 * frac)
         full, half = divmod(halves, 2)
         segs: list[Segment] = [(" ", "")]
@@ -449,10 +527,10 @@ def format_default(
     Done:  ``1000/1000 100% ━━━━━━━━━━━━━━━━━━━━ 0:27 36.9 step/s - loss: 0.4132``
     """
     target = snap.target
-    known = target is not None and target > 0
+    known = target is not None  # target=0: nothing to do, so done: "0/0 100%"
     if known:
         assert target is not None
-        pct = 100.0 * snap.current / target
+        pct = 100.0 * snap.current / target if target else 100.0
         head: list[Segment] = [
             (format_count(snap.current, target), BOLD),
             (f" {pct:3.0f}%", ""),
@@ -473,3 +551,182 @@ def format_default(
         tail.append((" " + rate, ""))
     return fit_line(head, bar, bar_width, tail, _metric_segments(snap.metrics),
                     max_cells, glyphs)
+
+
+# --------------------------------------------------------------------------- fast path
+
+# The functions above build a line as segments, measure each and fit the whole; that
+# is what a narrow terminal needs, but most renders need none of it.  The two below
+# build the same bytes directly, as one string, for the known-target lines of the
+# default and keras styles, and measure them with ``len`` wherever the text is ASCII
+# (counts, times, numbers), with the bar's glyphs counted one cell each and each
+# metric's `` - name: `` measured once and remembered in ``cache`` (a dict the caller
+# owns, one per bar).  They return ``(line, cells)``, or None when the line is wider
+# than ``max_cells`` (or the glyphs are not a known set): then the caller takes the
+# general path, which fits it.  tests/test_fastpath_render.py checks that both paths
+# give the same line and width for random snapshots.
+
+_KNOWN_GLYPHS: list[Glyphs] = []  # filled below: glyph sets whose cells are 1 each
+_CACHE_MAX = 256  # metric names remembered per bar; more (names made per step) reset
+
+
+def _known(glyphs: Glyphs) -> bool:
+    for known in _KNOWN_GLYPHS:
+        if glyphs is known:
+            return True
+    return False
+
+
+def _count(current: float, target: int, cache: dict[object, tuple[str, int]]) -> str:
+    """:func:`format_count`, with its ``%Nd/T`` pattern remembered per target."""
+    hit = cache.get((target,))
+    if hit is None:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        hit = cache[(target,)] = ("%" + str(_digits(target)) + "d/" + str(target), 0)
+    return hit[0] % current
+
+
+def _duration(seconds: float, cache: dict[object, tuple[str, int]]) -> str:
+    """:func:`format_duration`, remembered per whole second (it changes once a second
+    while a line is redrawn many times a second)."""
+    if seconds >= 0 and seconds < 86400:  # not nan, inf or days
+        key = int(seconds)
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            hit = cache[key] = (format_duration(seconds), 0)
+        return hit[0]
+    return format_duration(seconds)
+
+
+def _metrics_fast(metrics: Sequence[tuple[str, Shown]], cache: dict[object, tuple[str, int]]
+                  ) -> tuple[str, int]:
+    """`` - name: value`` for each metric, and its width in cells (the sum over the
+    segments, as :func:`segments_width` measures them)."""
+    parts = []
+    cells = 0
+    for name, value in metrics:
+        pre = cache.get(name)  # names are str: no clash with _duration's int keys
+        if pre is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            text = f" - {clean_name(name)}: "
+            pre = cache[name] = (text, cell_width(text))
+        if type(value) is float:
+            # format_metric_value: a float's text is ASCII, one cell a character
+            shown = "%.4f" % value if value > 1e-3 or value < -1e-3 else "%.4e" % value
+            parts.append(pre[0] + shown)
+            cells += pre[1] + len(shown)
+        else:
+            seg = pre[0] + clean_name(format_metric_value(value))
+            parts.append(seg)
+            cells += len(seg) if seg.isascii() else cell_width(seg)
+    return "".join(parts), cells
+
+
+def format_default_fast(
+    current: float,
+    target: int,
+    elapsed: float,
+    per_step: float,
+    metrics: Sequence[tuple[str, Shown]],
+    final: bool,
+    unit: str,
+    eta: float | None,
+    width: int,
+    glyphs: Glyphs,
+    color: bool,
+    max_cells: int | None,
+    with_bar: bool,
+    cache: dict[object, tuple[str, int]],
+) -> tuple[str, int] | None:
+    """``join_segments(format_default(...), color)`` and its cells, for ``target > 0``,
+    or None where the general path must fit the line."""
+    if not _known(glyphs):
+        return None
+    count = _count(current, target, cache)
+    pct = f" {100.0 * current / target:3.0f}%"
+    clock = _duration(elapsed, cache)
+    if not final and eta is not None:
+        clock += "<" + _duration(eta, cache)
+    rate = format_rate(per_step, unit)
+    if rate:
+        rate = " " + rate
+        rate_cells = len(rate) if rate.isascii() else cell_width(rate)
+    else:
+        rate_cells = 0
+    text, cells = _metrics_fast(metrics, cache)
+    cells += len(count) + len(pct) + 1 + len(clock) + rate_cells
+    if with_bar and width > 0:
+        frac = min(max(float(current) / target, 0.0), 1.0)
+        full, half = divmod(int(width * 2 * frac), 2)
+        done = glyphs.done * full + (glyphs.tip if half else "")
+        rest = glyphs.rest * (width - full - half)
+        cells += 1 + len(glyphs.open) + len(glyphs.close) + len(done) + len(rest)
+        if max_cells is not None and cells > max_cells:
+            return None
+        if color:
+            line = (f"\x1b[1m{count}\x1b[0m{pct} {glyphs.open}\x1b[32m{done}\x1b[0m"
+                    f"\x1b[2m{rest}\x1b[0m{glyphs.close} \x1b[36m{clock}\x1b[0m{rate}{text}")
+        else:
+            line = f"{count}{pct} {glyphs.open}{done}{rest}{glyphs.close} {clock}{rate}{text}"
+        return line, cells
+    if max_cells is not None and cells > max_cells:
+        return None
+    if color:
+        return f"\x1b[1m{count}\x1b[0m{pct} \x1b[36m{clock}\x1b[0m{rate}{text}", cells
+    return f"{count}{pct} {clock}{rate}{text}", cells
+
+
+def format_keras_fast(
+    current: float,
+    target: int,
+    elapsed: float,
+    per_step: float,
+    metrics: Sequence[tuple[str, Shown]],
+    final: bool,
+    unit: str,
+    width: int,
+    glyphs: Glyphs,
+    color: bool,
+    max_cells: int | None,
+    cache: dict[object, tuple[str, int]],
+) -> tuple[str, int] | None:
+    """``join_segments(format_keras(...), color)`` and its cells, for ``target > 0``,
+    or None where the general path must fit the line."""
+    if not _known(glyphs) or glyphs.open or glyphs.close:
+        return None
+    count = _count(current, target, cache)
+    # format_keras's fitting reserves a cell for a space before the bar that it does
+    # not draw, so a line of exactly ``max_cells`` is fitted there: so here too.
+    fit_limit = None if max_cells is None else max_cells - 1
+    if final:
+        clock = f"{elapsed:.0f}s"
+    else:
+        clock = format_eta_keras(per_step * (target - current))
+    per = format_time_per_unit(per_step, unit)
+    text, cells = _metrics_fast(metrics, cache)
+    cells += len(count) + 2 + len(clock) + (len(per) if per.isascii() else cell_width(per))
+    if width > 0:
+        prog = _overshoot(int(width * (float(current) / target)), width, max_cells is not None)
+        green = glyphs.done * prog if prog > 0 else ""
+        white = glyphs.done * (width - prog)
+        cells += len(green) + len(white)
+        if fit_limit is not None and cells > fit_limit:
+            return None
+        if color:
+            bar = (f"\x1b[32m{green}\x1b[0m" if prog > 0 else "") + f"\x1b[37m{white}\x1b[0m"
+            line = f"\x1b[1m{count}\x1b[0m {bar} \x1b[1m{clock}\x1b[0m{per}{text}"
+        else:
+            line = f"{count} {green}{white} {clock}{per}{text}"
+        return line, cells
+    if max_cells is not None and cells > max_cells:
+        return None
+    if color:
+        return f"\x1b[1m{count}\x1b[0m  \x1b[1m{clock}\x1b[0m{per}{text}", cells
+    return f"{count}  {clock}{per}{text}", cells
+
+
+_KNOWN_GLYPHS += [UNICODE, UNICODE_PLAIN, ASCII, KERAS_ASCII]

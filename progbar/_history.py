@@ -8,10 +8,14 @@ list of per-epoch values per metric) into text or HTML/SVG and touch nothing els
 from __future__ import annotations
 
 import math
-from typing import IO, Any, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 
 from ._format import cell_width, clean_name, format_metric_value
 from ._html import escape
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Iterable, Sequence
 
 __all__ = [
     "SPARK_ASCII",

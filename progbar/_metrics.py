@@ -15,9 +15,16 @@ a value.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
 
-from ._format import Shown
+# collections.abc is this module re-exported; importing it by that name would load
+# the whole ``collections`` package at ``import progbar`` (SPEC 9: import time).
+from _collections_abc import Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable
+
+    from ._format import Shown
 
 __all__ = ["MetricStore", "coerce"]
 
@@ -281,11 +288,14 @@ class MetricStore:
     def snapshot(self) -> list[tuple[str, Shown]]:
         """``[(name, shown)]`` in first-seen order: a float, or text for non-numbers."""
         out: list[tuple[str, Shown]] = []
+        append = out.append
         for name, (total, count) in self._entries.items():
-            if count is None:
-                out.append((name, _text(total)))
+            if type(total) is float and type(count) is int and count > 0:
+                append((name, total / count))  # _show's result for a float total
+            elif count is None:
+                append((name, _text(total)))
             else:
-                out.append((name, _show(total, count)))
+                append((name, _show(total, count)))
         return out
 
     def averages(self) -> dict[str, tuple[Any, int]]:

@@ -12,14 +12,15 @@ always went.  ``logging`` itself is imported only when the context is entered.
 from __future__ import annotations
 
 import sys
-import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from _thread import allocate_lock
 
 from ._writer import StdoutRedirect, _isatty
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
     import weakref
+    from typing import Any, Callable, Iterable
 
     from ._progbar import Progbar
 
@@ -28,7 +29,7 @@ __all__ = ["logging_redirect", "register"]
 # Weak references to the live bars (redrawn in place), newest last.  Only live bars
 # are listed — line mode needs no routing — and a closed or collected bar drops out.
 _live: list[weakref.ref[Progbar[Any]]] = []
-_live_lock = threading.Lock()
+_live_lock = allocate_lock()
 
 
 def register(bar: Progbar[Any]) -> None:
@@ -64,6 +65,15 @@ def _same_screen(bar: Progbar[Any], stream: object) -> bool:
     if isinstance(stream, StdoutRedirect):
         stream = stream.original
     return stream is target or (_isatty(stream) and _isatty(target))
+
+
+def _handler_chain(logger: logging.Logger) -> list[logging.Logger]:
+    chain = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        chain.append(current)
+        current = current.parent if current.propagate else None
+    return chain
 
 
 def _is_console_handler(handler: logging.Handler) -> bool:
@@ -102,18 +112,28 @@ class _Redirect:
 
         handler_cls = _handler_class()
         loggers = self._loggers if self._loggers is not None else [logging.getLogger()]
+        patched: set[int] = set()
         for logger in loggers:
-            handlers = list(logger.handlers)
-            self._saved.append((logger, handlers))
-            console = [h for h in handlers if _is_console_handler(h)]
-            if console:
-                logger.handlers = [
-                    handler_cls(h, self) if h in console else h for h in handlers
-                ]
-            else:
-                # No console handler: logging would fall back to `lastResort`
+            # A record goes to the handlers of its logger and of every ancestor up to
+            # the first that does not propagate (Logger.callHandlers): the console
+            # handlers on that chain are the ones that would print it.
+            chain = _handler_chain(logger)
+            if not any(c.handlers for c in chain):
+                # No handler anywhere: logging would fall back to `lastResort`
                 # (WARNING and up, on stderr); do the same, through the bar.
-                logger.handlers = [*handlers, handler_cls(None, self)]
+                self._saved.append((logger, list(logger.handlers)))
+                patched.add(id(logger))
+                logger.handlers = [handler_cls(None, self)]
+                continue
+            for c in chain:
+                if id(c) in patched or not any(_is_console_handler(h) for h in c.handlers):
+                    continue
+                patched.add(id(c))
+                handlers = list(c.handlers)
+                self._saved.append((c, handlers))
+                c.handlers = [
+                    handler_cls(h, self) if _is_console_handler(h) else h for h in handlers
+                ]
         if self._stdout:
             self._saved_stdout = sys.stdout
             original: Any = sys.stdout
@@ -129,7 +149,7 @@ class _Redirect:
         return bar.write if bar is not None else None
 
     def __exit__(self, *exc: object) -> None:
-        for logger, handlers in self._saved:
+        for logger, handlers in reversed(self._saved):
             logger.handlers = handlers
         self._saved = []
         proxy = self._proxy
@@ -203,10 +223,11 @@ def logging_redirect(
     Args:
         bar: the bar to write through; None means the newest open live bar (so one
             ``with`` block can span several epochs' bars).
-        loggers: whose console handlers (plain ``StreamHandler`` objects) to route;
-            default the root logger.  File handlers are never touched.  A
-            logger with no console handler gets one at WARNING, as ``logging``'s
-            last-resort handler would print.
+        loggers: whose records to route; default the root logger.  The console
+            handlers (plain ``StreamHandler`` objects) on each logger's propagation
+            chain are wrapped; file handlers are never touched.  Where the chain has
+            no handler at all, a stand-in prints WARNING and up through the bar, as
+            ``logging``'s last-resort handler would.
         stdout: also route ``print()`` (anything written to ``sys.stdout``): whole
             lines go above the bar; a partial line waits for its newline.
 

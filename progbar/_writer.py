@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-from typing import IO, Any, Callable
+from _thread import allocate_lock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Callable
+
+    Stream = IO[str]
 
 __all__ = [
     "KerasWriter",
@@ -34,10 +39,8 @@ __all__ = [
     "terminal_columns",
 ]
 
-Stream = IO[str]
-
 _devnull_installed = False
-_devnull_lock = threading.Lock()
+_devnull_lock = allocate_lock()
 
 
 # --------------------------------------------------------------------------- detection
@@ -159,6 +162,26 @@ def _silence_stdout_fd(stream: object) -> None:
 
 # --------------------------------------------------------------------------- writers
 
+# fork()s this process has gone through: a writer made before a fork is dead in the
+# child.  An at-fork hook counts them (cheaper than a getpid() per write).
+_forks = [0]
+
+
+def _count_fork() -> None:
+    _forks[0] += 1
+
+
+_fork_hook = False
+
+
+def _watch_forks() -> None:
+    global _fork_hook
+    if not _fork_hook and hasattr(os, "register_at_fork"):
+        _fork_hook = True  # once, at the first writer: nothing happens at import
+        os.register_at_fork(after_in_child=_count_fork)
+
+
+
 
 class Writer:
     """Shows lines of one bar on one stream; display errors make it go quiet.
@@ -169,12 +192,14 @@ class Writer:
 
     live = False
     _cols: int | None = None  # the terminal's width at the last render, if known
+    _not_tty: object = None  # the last stream found not to be a terminal
 
     def __init__(self, file: Stream | None) -> None:
         self._file = file
         self.dead = False
         self.on_encoding_error: Callable[[], None] | None = None
-        self._pid = os.getpid()
+        _watch_forks()
+        self._forks = _forks[0]
 
     @property
     def stream(self) -> Any:
@@ -187,7 +212,7 @@ class Writer:
         """Write and flush ``text``; never raises."""
         if self.dead or not text:
             return
-        if os.getpid() != self._pid:  # a fork()ed child must not draw on our line
+        if _forks[0] != self._forks:  # a fork()ed child must not draw on our line
             self.dead = True
             return
         stream = self.stream
@@ -266,8 +291,13 @@ class LiveWriter(Writer):
         self._open = False
 
     def columns(self) -> int | None:
-        self._cols = terminal_columns(self.stream)
-        return self._cols
+        stream = self.stream
+        if stream is self._not_tty:  # asked before: not a terminal (see terminal_columns)
+            return None
+        self._cols = cols = terminal_columns(stream)
+        if cols is None and not _isatty(stream):
+            self._not_tty = stream
+        return cols
 
     def show(self, line: str, cells: int, final: bool) -> None:
         pad = _padding(self._prev_cells, cells, self._cols)
@@ -461,7 +491,7 @@ class StdoutRedirect:
         self.original = original
         self._route = route
         self._pending = ""
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
 
     def write(self, text: str) -> int:
         write = self._route()

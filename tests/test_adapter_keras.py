@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import re
 import threading
@@ -14,7 +15,7 @@ import pytest
 from conftest import FakeClock
 from recording import RecordingBar
 
-keras = pytest.importorskip("keras")
+keras = importlib.import_module("keras")
 from keras.src.utils import progbar as keras_progbar_module  # noqa: E402
 
 import progbar.keras as pk  # noqa: E402

@@ -3,6 +3,7 @@ Lightning Trainer (CPU) replacing its tqdm bar."""
 
 from __future__ import annotations
 
+import importlib
 import io
 from types import SimpleNamespace
 from typing import Any
@@ -10,8 +11,8 @@ from typing import Any
 import pytest
 from recording import RecordingBar
 
-torch = pytest.importorskip("torch")
-pl = pytest.importorskip("lightning.pytorch")
+torch = importlib.import_module("torch")
+pl = importlib.import_module("lightning.pytorch")
 from lightning.pytorch.callbacks import TQDMProgressBar  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 

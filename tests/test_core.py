@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import pty
@@ -244,7 +245,7 @@ def test_metric_values_are_shown_never_raise(values: list[Any], shown: str) -> N
 
 
 def test_numpy_values_without_numpy_in_the_core() -> None:
-    np = pytest.importorskip("numpy")
+    np = importlib.import_module("numpy")
     bar, out, _ = make(2)
     bar.update(1, [("a", np.array([1.0, 3.0])), ("b", np.float32(0.5))])
     bar.update(2, [("a", np.array(4.0)), ("b", np.int64(1))])
@@ -252,7 +253,7 @@ def test_numpy_values_without_numpy_in_the_core() -> None:
 
 
 def test_tensor_values_are_detached_and_stay_tensors_until_render() -> None:
-    torch = pytest.importorskip("torch")
+    torch = importlib.import_module("torch")
     w = torch.tensor([2.0], requires_grad=True)
     bar, _, _ = make(3, verbose=0)
     bar.update(1, [("loss", (w * 3).sum())])

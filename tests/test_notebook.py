@@ -8,6 +8,7 @@ user would see.  Time in the kernel is a fake clock advanced by the cell.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -15,9 +16,9 @@ from typing import Any
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
+nbformat = importlib.import_module("nbformat")
+nbclient = importlib.import_module("nbclient")
+importlib.import_module("ipykernel")
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "progbar-test-python"

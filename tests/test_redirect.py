@@ -211,3 +211,69 @@ def test_import_progbar_loads_neither_logging_nor_ipython() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60,
                    env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_child_logger_propagating_to_a_console_handler_prints_once() -> None:
+    buf = io.StringIO()
+    parent = logging.getLogger("progbar-parent")
+    parent.propagate = False
+    parent.handlers = [logging.StreamHandler(buf)]
+    child = logging.getLogger("progbar-parent.child")
+    try:
+        bar: Progbar[Any] = Progbar(10, file=buf, dynamic=True, color=False,
+                                    clock=FakeClock())
+        bar.update(3)
+        with logging_redirect(loggers=[child]):
+            child.warning("child warning")
+        bar.update(10)
+        assert child.handlers == []  # nothing was added to the child
+        rows = screen_of(buf.getvalue())
+        assert rows[0] == "child warning"
+        assert rows[1].startswith("10/10 100% ")
+        assert len(rows) == 2  # printed once, above the bar
+        assert type(parent.handlers[0]) is logging.StreamHandler  # put back
+    finally:
+        parent.handlers = []
+
+
+def test_records_that_only_go_to_a_file_stay_out_of_the_console(tmp_path: Path) -> None:
+    buf = io.StringIO()
+    log = logging.getLogger("progbar-file-only")
+    log.propagate = False
+    file_handler = logging.FileHandler(tmp_path / "run.log")
+    log.handlers = [file_handler]
+    try:
+        bar: Progbar[Any] = Progbar(10, file=buf, dynamic=True, color=False,
+                                    clock=FakeClock())
+        bar.update(3)
+        with logging_redirect(loggers=[log]):
+            log.warning("to the file only")
+        bar.close()
+        assert "to the file only" not in buf.getvalue()
+        file_handler.close()
+        assert (tmp_path / "run.log").read_text() == "to the file only\n"
+        assert log.handlers == [file_handler]
+    finally:
+        log.handlers = []
+
+
+def test_a_logger_without_any_handler_prints_warnings_above_the_bar(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = logging.getLogger("progbar-bare")
+    log.propagate = False
+    try:
+        # lastResort prints on stderr: a bar on stderr shares that screen
+        bar: Progbar[Any] = Progbar(10, file=sys.stderr, dynamic=True, color=False,
+                                    clock=FakeClock())
+        bar.update(3)
+        with logging_redirect(bar, loggers=[log]):
+            log.info("not shown: below lastResort's level")
+            log.warning("shown like lastResort would")
+        bar.close()
+        rows = screen_of(capsys.readouterr().err)
+        assert rows[0] == "shown like lastResort would"
+        assert rows[1].startswith(" 3/10  30% ")
+        assert log.handlers == []
+    finally:
+        log.handlers = []
