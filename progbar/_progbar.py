@@ -14,7 +14,6 @@ import os
 import sys
 import time
 from _thread import RLock
-from _weakref import ref as _weakref
 from itertools import chain, compress, islice
 
 from . import _format as fmt
@@ -219,8 +218,7 @@ class Progbar(Generic[T]):
         # _handed() counts the items handed out, read from C-level iterators.
         self._handed: Callable[[], int] | None = None
         self._base: float | int = 0
-        self._ticker: threading.Thread | None = None
-        self._stop_ticker: threading.Event | None = None
+        self._ticking = False  # registered with the shared ticker thread
         self._lock_acquire = self._lock.acquire
         self._lock_release = self._lock.release
         # Default style on the real clock: update() reads the clock once per this many
@@ -439,11 +437,11 @@ class Progbar(Generic[T]):
     # about interval/8 of time at the rate just seen, so boundaries alone render on
     # time while the rate holds (a fast loop runs Python ~16 times, then once per
     # 65,536 items).  A chunk can still last long when the loop suddenly slows, so
-    # renders cannot wait for boundaries: once a loop is 20 ms old or 8,192 items
-    # long (a thread costs ~0.1 ms to start: short loops never pay for one; an
-    # injected clock gets none), a daemon ticker thread renders every interval
-    # from the exact count.  A loop that slows down within its first 20 ms and
-    # 8,192 items shows the slow items late, by at most one chunk (< 8,192 items).
+    # renders cannot wait for boundaries: while a loop on the real clock runs, the
+    # process's one ticker thread (see _run_ticker) shows its exact count whenever it
+    # moved, every 20 ms at most and throttled by the bar's interval.  Registering
+    # a loop costs a set insertion; the thread starts once per process.  An injected
+    # clock gets no ticker: the caller owns time, so renders stay deterministic.
     # The count shown is "steps done": items handed out minus the one whose body
     # runs.  When the loop ends early (break, exception in the body or the source,
     # a dropped iterator), CPython closes ``_chunks`` as the chain is freed; whether
@@ -479,7 +477,9 @@ class Progbar(Generic[T]):
             self._handed = handed
             self._iterating = True
         clock = self._clock
-        t0 = t_prev = clock()
+        t_prev = clock()
+        if self._may_tick and self._verbose and not self._writer.dead:
+            _ticker_add(self)  # renders on time even inside one long chunk
         size = 1
         done = 0  # items handed out when the current chunk began
         chunk: Iterator[T] = iter(())
@@ -511,14 +511,6 @@ class Progbar(Generic[T]):
                         want = fit if fit > 1 else 1
                 size = want if want < _MAX_CHUNK else _MAX_CHUNK
                 t_prev = now
-                if (
-                    self._ticker is None
-                    and self._may_tick
-                    and not self._closed
-                    and not self._writer.dead
-                    and (got >= _TICKER_AFTER or now - t0 >= 0.02)
-                ):
-                    self._start_ticker()
         finally:
             with self._lock:
                 got = handed()
@@ -533,13 +525,16 @@ class Progbar(Generic[T]):
                 self.update(self._seen, finalize=True)
             self.close()
 
-    def _tick(self, now: float | None = None) -> None:
+    def _tick(self, now: float | None = None, from_ticker: bool = False) -> None:
         """Show the true count now if a render is due (chunk boundaries, ticker)."""
         self._lock_acquire()
         try:
             if self._closed or self._handed is None:
                 return
             current = self.current
+            shown = self._shown
+            if from_ticker and shown is not None and shown[0] == current:
+                return  # nothing moved since the last draw: leave the line alone
             self._seen = current
             if self._verbose:
                 try:
@@ -549,31 +544,9 @@ class Progbar(Generic[T]):
         finally:
             self._lock_release()
 
-    def _start_ticker(self) -> None:
-        global _TICKING
-        import threading
-        import weakref
-
-        stop = threading.Event()
-        wait = min(max(self._interval, 0.02), 1.0)
-        ref = _weakref(self)
-        thread = threading.Thread(
-            target=_run_ticker, args=(ref, stop, wait), name="progbar-ticker", daemon=True
-        )
-        self._stop_ticker = stop
-        self._ticker = thread
-        if _TICKING is None:
-            _TICKING = weakref.WeakSet()
-        _TICKING.add(self)
-        _register_fork_handler()
-        thread.start()
-
     def _stop(self) -> None:
-        stop = self._stop_ticker
-        if stop is not None:
-            stop.set()
-        if _TICKING is not None:
-            _TICKING.discard(self)
+        if self._ticking:
+            _ticker_discard(self)
 
     def _state_key(self, current: float | int) -> tuple[Any, ...]:
         return (current, self._store.snapshot())
@@ -740,7 +713,6 @@ class Progbar(Generic[T]):
 
 _SEQUENCES = (list, tuple, range)
 _MAX_CHUNK = 65536  # Python runs once per this many items, at the most
-_TICKER_AFTER = 8192  # items after which a loop gets its ticker (or 20 ms)
 # Iterators whose length_hint is exact: what iter() gives for the exact types above.
 _SEQUENCE_ITERATORS: tuple[type, ...] = (
     type(iter([])),
@@ -749,40 +721,85 @@ _SEQUENCE_ITERATORS: tuple[type, ...] = (
     type(iter(range(1 << 70))),
 )
 
-# Bars whose ticker runs; after a fork the child gets fresh locks and no ticker (a
-# lock held by the parent's ticker thread at fork time would stay held forever).
-_TICKING: weakref.WeakSet[Progbar[Any]] | None = None  # made with the first ticker
-_fork_handler_registered = False
+# The ticker: one daemon thread for the whole process, started with the first track()
+# loop on the real clock.  Loops register while they run; every ``_TICK`` seconds it
+# shows each one's true count if that moved (the render itself is throttled by the
+# bar's interval).  With nothing registered it sleeps on an event, costing nothing.
+# It holds bars weakly, so a forgotten bar can still be collected.  After a fork the
+# child gets fresh locks and starts its own thread when it needs one (a lock held by
+# the parent's ticker at fork time would stay held forever in the child).
+_TICK = 0.02
+_ticking: weakref.WeakSet[Progbar[Any]] | None = None
+_ticking_lock: Any = None
+_ticker_wake: threading.Event | None = None
+_ticker_thread: threading.Thread | None = None
+
+
+def _ticker_add(bar: Progbar[Any]) -> None:
+    global _ticking, _ticking_lock, _ticker_wake, _ticker_thread
+    import threading
+    import weakref
+
+    if _ticking_lock is None:
+        _ticking_lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+    with _ticking_lock:
+        if _ticking is None:
+            _ticking = weakref.WeakSet()
+            _ticker_wake = threading.Event()
+        _ticking.add(bar)
+        bar._ticking = True
+        if _ticker_thread is None:
+            _ticker_thread = threading.Thread(
+                target=_run_ticker, name="progbar-ticker", daemon=True
+            )
+            _ticker_thread.start()
+    assert _ticker_wake is not None
+    _ticker_wake.set()
+
+
+def _ticker_discard(bar: Progbar[Any]) -> None:
+    with _ticking_lock:
+        bar._ticking = False
+        if _ticking is not None:
+            _ticking.discard(bar)
+
+
+def _run_ticker() -> None:
+    wake = _ticker_wake
+    assert wake is not None
+    while True:
+        with _ticking_lock:
+            bars = list(_ticking) if _ticking is not None else []
+        if not bars:
+            wake.wait()
+            wake.clear()
+            continue
+        del bars
+        time.sleep(_TICK)
+        with _ticking_lock:
+            bars = list(_ticking) if _ticking is not None else []
+        for bar in bars:
+            if not bar._closed and bar._handed is not None:
+                bar._tick(from_ticker=True)
+        del bars
 
 
 def _after_fork_in_child() -> None:
-    if _TICKING is None:
-        return
-    for bar in list(_TICKING):
+    global _ticking, _ticking_lock, _ticker_wake, _ticker_thread
+    import threading
+
+    bars = list(_ticking) if _ticking is not None else []
+    for bar in bars:
         bar._lock = RLock()
         bar._lock_acquire = bar._lock.acquire
         bar._lock_release = bar._lock.release
-        bar._ticker = None
-        bar._stop_ticker = None
-    _TICKING.clear()
-
-
-def _register_fork_handler() -> None:
-    global _fork_handler_registered
-    if not _fork_handler_registered and hasattr(os, "register_at_fork"):
-        _fork_handler_registered = True
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _run_ticker(ref: weakref.ref[Progbar[Any]], stop: threading.Event, wait: float) -> None:
-    """The ticker thread: render the true count every ``wait`` seconds until stopped.
-    It holds the bar only weakly, so a forgotten bar can still be collected."""
-    while not stop.wait(wait):
-        bar = ref()
-        if bar is None or bar._closed or bar._handed is None:
-            return
-        bar._tick()
-        del bar
+        bar._ticking = False
+    _ticking = None
+    _ticking_lock = threading.Lock()
+    _ticker_wake = None
+    _ticker_thread = None
 
 
 def track(

@@ -232,20 +232,51 @@ def test_threads_adding_concurrently() -> None:
     assert bar.totals()["loss"] == (80_000.0, 80_000)
 
 
-def test_real_clock_ticker_stops_and_writes_nothing_after_close() -> None:
+def test_real_clock_ticker_registers_while_looping_and_stops_after_close() -> None:
+    import progbar._progbar as core
+
     out = io.StringIO()
     bar = track(range(300_000), file=out, dynamic=True, interval=0.01)
-    n = 0
+    during = []
     for i in bar:
-        n += 1
         if i == 150_000:
-            ticker = bar._ticker
-    assert n == 300_000 and bar.current == 300_000
-    if ticker is not None:  # the loop was long enough to start one
-        ticker.join(timeout=30)
-        assert not ticker.is_alive() and ticker.daemon
+            during.append(bar._ticking and core._ticking is not None and bar in core._ticking)
+    assert during == [True]
+    assert bar.current == 300_000
+    assert not bar._ticking and bar not in (core._ticking or ())
     text = out.getvalue()
     assert text.endswith("\n") and "300000/300000" in text
+    bar._tick(from_ticker=True)  # what the thread would do: nothing after close
+    assert out.getvalue() == text
+
+
+class _Screen(io.StringIO):
+    """A live stream that lets a test wait until a given text has been drawn."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.seen = threading.Event()
+
+    def write(self, text: str) -> int:
+        if self.wanted in text:
+            self.seen.set()
+        return super().write(text)
+
+
+def test_a_loop_that_slows_after_a_fast_start_is_shown_while_it_stalls() -> None:
+    # 5,000 instant items grow the chunks; item 5,000 then blocks until the screen
+    # shows "5000/6000" -- which only the ticker thread can draw, since no chunk
+    # boundary comes while the body waits.  No sleep: the body waits on an event
+    # (with a generous cap, so a broken ticker fails the test instead of hanging).
+    screen = _Screen("5000/6000")
+    bar = track(range(6000), file=screen, dynamic=True, color=False)
+    shown_while_stalled = None
+    for i in bar:
+        if i == 5000:
+            shown_while_stalled = screen.seen.wait(timeout=30)
+    assert shown_while_stalled is True
+    assert bar.current == 6000
 
 
 def test_update_fast_path_matches_the_general_path() -> None:
