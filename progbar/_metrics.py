@@ -123,7 +123,15 @@ def _tensor_mean(t: Any) -> Any:
             return _Raw(t)
 
 
-def _show(total: Any, count: int) -> Shown:
+def _own(value: Any) -> Any:
+    """A new object equal to ``value`` (``value * 1``), or ``value`` itself if that fails."""
+    try:
+        return value * 1
+    except Exception:
+        return value
+
+
+def _show(total: Any, count: float) -> Shown:
     """The float shown for an entry; the only place values become Python floats."""
     try:
         if type(total) is int:
@@ -137,14 +145,14 @@ def _show(total: Any, count: int) -> Shown:
     return shown
 
 
-def _huge_mean(total: Any, count: int) -> Shown:
+def _huge_mean(total: Any, count: float) -> Shown:
     """The mean of ints too big for a float (``10**400``), in Keras's ``%.4e`` form."""
     try:
         from decimal import Decimal, localcontext
 
         with localcontext() as ctx:
             ctx.prec = 28
-            return f"{Decimal(int(total)) / max(1, count):.4e}"
+            return f"{Decimal(int(total)) / Decimal(max(1, count)):.4e}"
     except Exception:
         return _text(total)
 
@@ -190,7 +198,7 @@ class MetricStore:
     def record(
         self,
         values: Iterable[tuple[str, Any]] | Mapping[str, Any],
-        weight: int,
+        weight: float,
         replace: bool = False,
     ) -> None:
         """Add one step's values, each standing for ``weight`` steps.
@@ -239,7 +247,7 @@ class MetricStore:
     def _record(
         self,
         values: Iterable[tuple[str, Any]] | Mapping[str, Any],
-        weight: int,
+        weight: float,
         replace: bool,
     ) -> None:
         if isinstance(values, Mapping):
@@ -265,7 +273,9 @@ class MetricStore:
                     continue
             entry = entries.get(name)
             if replace or not self.is_averaged(name):
-                entries[name] = [v, 1]
+                # a copy, never the caller's array or tensor: a later `+` must not
+                # change the caller's object (nor bump a tensor's version counter)
+                entries[name] = [v if cls is float or cls is int else _own(v), 1]
                 self._fast.pop(name, None)
             elif entry is None or entry[1] is None:
                 entries[name] = entry = [v * weight, weight]
@@ -275,7 +285,7 @@ class MetricStore:
                     self._fast.pop(name, None)
             else:
                 try:
-                    entry[0] += v * weight
+                    entry[0] = entry[0] + v * weight  # not +=: never in place
                 except Exception:  # e.g. Decimal + float: fall back to floats
                     try:
                         entry[0] = float(entry[0]) + float(v) * weight

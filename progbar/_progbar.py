@@ -315,7 +315,7 @@ class Progbar(Generic[T]):
             if values:
                 weight = current - self._seen
                 if type(weight) is not int or weight < 1:
-                    weight = int(weight) if weight >= 1 else 1
+                    weight = weight if weight >= 1 else 1
                 self._record(values, weight, finalize and self._keras_finalize)
             self._seen = current
             if self._verbose == 0:
@@ -366,7 +366,7 @@ class Progbar(Generic[T]):
             step = self.current + 1 if self._iterating else self._seen
             weight = step - self._log_mark
             self._log_mark = step
-            w = int(weight) if weight >= 1 else 1
+            w = weight if weight >= 1 else 1
             if values:
                 self._store.record(values, w)
             if metrics:

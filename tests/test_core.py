@@ -351,3 +351,28 @@ def test_fit_line_shrinks_the_bar_then_drops_metrics() -> None:
     tiny = fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=40), False)
     assert fmt.cell_width(tiny) <= 40 and tiny.endswith("…")
     assert fmt.cell_width(fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=8), False)) <= 8
+
+
+def test_the_callers_arrays_and_tensors_are_never_changed() -> None:
+    np = importlib.import_module("numpy")
+    torch = importlib.import_module("torch")
+    a = np.array(1.0)
+    t = torch.tensor(1.0)
+    bar, _, _ = make(10, style="keras", verbose=0)
+    bar.update(5, [("a", a), ("t", t)], finalize=True)  # keras: stored as passed
+    bar.update(6, [("a", 2.0), ("t", 2.0)])  # then averaged onto it
+    assert float(a) == 1.0 and float(t) == 1.0
+    assert t._version == 0  # no in-place op on the caller's tensor
+    stateful, _, _ = make(10, stateful_metrics=["lr"], verbose=0)
+    lr = np.array(0.5)  # 0-d: kept as a number, not reduced to a new mean
+    stateful.update(1, [("lr", lr)])
+    lr += 100  # the caller changes its array afterwards
+    assert stateful.metrics() == {"lr": 0.5}
+
+
+def test_fractional_steps_weigh_fractionally_as_in_keras() -> None:
+    bar, _, _ = make(None, verbose=0)
+    bar.update(2.5, [("loss", 1.0)])
+    bar.update(4, [("loss", 3.0)])
+    # Keras: (1.0 * 2.5 + 3.0 * 1.5) / 4.0 = 1.75
+    assert bar.metrics() == {"loss": 1.75}

@@ -111,8 +111,11 @@ def make_scenario(seed: int) -> Scenario:
         t0=rng.choice([0.0, 0.02, 1000.0, 1.7e9]),
     )
     t = sc.t0
-    current = 0
+    current: float = 0
     span = target if target else 50
+    # some scenarios count in fractional steps (samples of a partial batch, epochs):
+    # the step weights are then fractional too, as in Keras
+    fractional = rng.random() < 0.12
     for _ in range(rng.randint(1, 25)):
         t += rng.choice([0.0, 0.001, 0.02, 0.04, 0.3, 2.5, 75.0, 4000.0, 90000.0])
         r = rng.random()
@@ -126,6 +129,8 @@ def make_scenario(seed: int) -> Scenario:
             current = max(current - rng.randint(1, 3), 0)  # backwards
         else:
             current += 1
+        if fractional:
+            current += rng.choice([0.5, 0.25, -0.75])
         values = [(n, _value(rng)) for n in names if rng.random() < 0.8]
         finalize = rng.choice([None] * 8 + [True, False])
         sc.steps.append((t, current, values, finalize))
@@ -169,6 +174,10 @@ def run_ours(sc: Scenario, color: bool) -> str:
     return out.getvalue()
 
 
+def run_has_output(sc: Scenario) -> bool:
+    return bool(run_ours(sc, color=False))
+
+
 @pytest.mark.parametrize("seed", range(N_SCENARIOS))
 def test_keras_style_matches_keras_byte_for_byte(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -197,6 +206,8 @@ def test_scenarios_cover_what_they_claim() -> None:
     values = [v for sc in scs for _, _, vs, _ in sc.steps for _, v in vs]
     assert any(v < -1e-3 for v in values) and any(0 < abs(v) < 1e-3 for v in values)
     assert any(abs(v) > 1e9 for v in values)
+    assert any(c != int(c) for _, c in steps)  # fractional steps
+    assert sum(run_has_output(sc) for sc in scs) >= 300
 
 
 # Keras 3's own progbar_test.py cases, run against progbar.Progbar --------------------
