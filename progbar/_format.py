@@ -318,31 +318,42 @@ def fit_line(
     """Assemble ``head + bar + tail + metrics`` within ``max_cells``.
 
     ``bar`` is a callable ``width -> list[Segment]``.  Without a limit nothing is
-    changed.  Otherwise the bar shrinks first (down to 4 cells, then away), then
-    metrics are dropped from the end (an ellipsis shows that some are hidden), and
-    as a last resort the text is cut.
+    changed.  Otherwise the bar shrinks first, to ``MIN_BAR`` cells; then metrics are
+    dropped from the end (an ellipsis shows that some are hidden); then the bar
+    shrinks further (to 4 cells, then away): a progress bar keeps its bar as long
+    as it can.  As a last resort the text is cut.
     """
-    make_bar = bar
-    line = head + (make_bar(bar_width) if bar_width > 0 else []) + tail + metrics
+    line = head + (bar(bar_width) if bar_width > 0 else []) + tail + metrics
     if max_cells is None:
         return line
     fixed = segments_width(head) + segments_width(tail)
-    room = max_cells - fixed - segments_width(metrics)
-    if bar_width > 0 and room < bar_width + _bar_frame(glyphs):
-        width = room - _bar_frame(glyphs)
-        if width >= 4:
-            return head + make_bar(width) + tail + metrics
-        line = head + tail + metrics
-    if segments_width(line) <= max_cells:
-        return line
-    # Drop metrics from the end until the rest fits beside an ellipsis.
+    frame = _bar_frame(glyphs)
+    more: Segment = (" " + glyphs.ellipsis, "")
+
+    def with_bar(extra: list[Segment], least: int) -> list[Segment] | None:
+        if bar_width <= 0:
+            return head + tail + extra if fixed + segments_width(extra) <= max_cells else None
+        width = min(bar_width, max_cells - fixed - segments_width(extra) - frame)
+        if width >= least:
+            return head + bar(width) + tail + extra
+        return None
+
+    least = min(MIN_BAR, bar_width)
+    fitted = with_bar(metrics, least)
+    if fitted is not None:
+        return fitted
     shown = list(metrics)
-    more = (" " + glyphs.ellipsis, "")
-    while shown:
+    while shown:  # drop metrics from the end, keeping a bar of MIN_BAR cells
         shown.pop()
-        candidate = head + tail + shown + [more]
-        if segments_width(candidate) <= max_cells:
-            return candidate
+        fitted = with_bar(shown + [more], least)
+        if fitted is not None:
+            return fitted
+    tail_more = [more] if metrics else []
+    fitted = with_bar(tail_more, min(4, bar_width))
+    if fitted is not None:
+        return fitted
+    if fixed + segments_width(tail_more) <= max_cells:
+        return head + tail + tail_more
     # Still too wide: cut the text, segment by segment.
     out: list[Segment] = []
     room = max_cells
@@ -354,6 +365,9 @@ def fit_line(
         if room <= 0:
             break
     return out
+
+
+MIN_BAR = 10  # cells of bar kept before any metric is dropped
 
 
 def _bar_frame(glyphs: Glyphs) -> int:

@@ -419,7 +419,6 @@ class NotebookWriter(Writer):
         super().__init__(file)
         self._progress = progress
         self._handle: Any = None
-        self._html_cls: Any = None
         self._last_html = ""
         self.updates = 0  # display updates sent (the first display not counted)
 
@@ -434,17 +433,19 @@ class NotebookWriter(Writer):
         if html == self._last_html:
             return
         self._last_html = html
+        # A MIME bundle, not a bare HTML object: frontends that cannot show HTML
+        # (jupyter console, qtconsole) show the text line instead of an object repr.
+        bundle = {"text/html": html, "text/plain": line}
         try:
             if self._handle is None:
                 from IPython import display as ipython_display
 
                 ipd: Any = ipython_display  # untyped
-                self._html_cls = ipd.HTML
-                self._handle = ipd.display(ipd.HTML(html), display_id=True)
+                self._handle = ipd.display(bundle, raw=True, display_id=True)
                 if self._handle is None:  # not a display-capable shell after all
                     self.dead = True
             else:
-                self._handle.update(self._html_cls(html))
+                self._handle.update(bundle, raw=True)
                 self.updates += 1
         except Exception:
             self.dead = True
@@ -461,7 +462,8 @@ def show_block(
             from IPython import display as ipython_display
 
             ipd: Any = ipython_display  # untyped
-            ipd.display(ipd.HTML(format_html()))
+            ipd.display({"text/html": format_html(), "text/plain": format_text(False)},
+                        raw=True)
             return
         stream: Any = file if file is not None else sys.stdout
         if isinstance(stream, StdoutRedirect):

@@ -348,6 +348,11 @@ def test_fit_line_shrinks_the_bar_then_drops_metrics() -> None:
     narrow = fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=90), False)
     assert fmt.cell_width(narrow) == 90  # the bar shrank from 30 to 24 cells
     assert "━" * 12 + "─" * 12 + " " in narrow and narrow.endswith("accuracy: 0.7500")
+    # the bar keeps 10 cells or more while a metric is dropped: 70 cells keep a
+    # 21-cell bar and the loss, and elide the accuracy
+    mid = fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=70), False)
+    assert mid == " 5/10  50% ━━━━━━━━━━╸────────── 0:05<0:05 1.0 step/s - loss: 0.5000 …"
+    assert fmt.cell_width(mid) == 70
     tiny = fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=40), False)
     assert fmt.cell_width(tiny) <= 40 and tiny.endswith("…")
     assert fmt.cell_width(fmt.join_segments(fmt.format_default(snap, 30, fmt.UNICODE_PLAIN, max_cells=8), False)) <= 8

@@ -116,6 +116,9 @@ def test_default_bar_is_one_html_display_updated_in_place(executed: Any) -> None
     # averaged, not the last value passed (0.25 / 0.5 on an even step)
     assert "loss: 0.5000" in html and "acc: 0.6250" in html
     assert "\r" not in html and "\x1b" not in html
+    # frontends without HTML (jupyter console) get the plain line, not an object repr
+    plain = displays[0].data["text/plain"]
+    assert plain.startswith(f"{STEPS}/{STEPS} 100% ") and "loss: 0.5000" in plain
     text = "".join(o.text for o in outputs if o.output_type == "stream")
     assert text.split() == ["NotebookWriter", str(updates)]
 
