@@ -8,10 +8,11 @@ A zero-dependency progress bar with Keras's running-average metrics for any loop
         bar.log(loss=loss, acc=acc)
 """
 
+from ._format import format_epoch
 from ._progbar import Progbar, track
 from ._redirect import logging_redirect
 
-__all__ = ["History", "Progbar", "__version__", "logging_redirect", "track"]
+__all__ = ["History", "Progbar", "__version__", "format_epoch", "logging_redirect", "track"]
 
 __version__ = "0.1.0"
 

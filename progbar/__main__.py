@@ -7,6 +7,16 @@ import sys
 from typing import Sequence
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="progbar",
@@ -34,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help='what a counted item is called (default "line" or "byte")')
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="train a small model in pure Python and show it")
-    demo.add_argument("--epochs", type=int, default=5)
+    demo.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default 5)")
     demo.add_argument("--style", choices=("default", "keras", "keras2"), default="default")
     args = parser.parse_args(argv)
     if args.command == "demo":

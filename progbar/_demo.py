@@ -11,6 +11,7 @@ import math
 import random
 from typing import Any, Sequence
 
+from ._format import format_epoch
 from ._history import History
 from ._progbar import Progbar
 
@@ -78,7 +79,7 @@ def run_demo(
     print(f"Training logistic regression on {len(x_train)} synthetic samples "
           f"({features} features), batch size {batch_size}.")
     for epoch in range(epochs):
-        print(f"Epoch {epoch + 1}/{epochs}")
+        print(format_epoch(epoch + 1, epochs))
         rng.shuffle(order)
         batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
         # Keras's way: one update per batch, then a finalizing update at epoch end

@@ -240,6 +240,14 @@ def format_metric_value(value: Shown) -> str:
     return f"{value:.4e}"
 
 
+def format_epoch(epoch: int, epochs: int | None = None) -> str:
+    """The header Keras prints before an epoch: ``format_epoch(3, 10) == "Epoch 3/10"``.
+
+    ``epoch`` counts from 1, as printed; ``epochs=None`` gives ``"Epoch 3"``.
+    """
+    return f"Epoch {epoch}/{epochs}" if epochs is not None else f"Epoch {epoch}"
+
+
 def format_eta_keras(eta: float) -> str:
     """Keras's ETA: ``1:02:03`` past an hour, ``2:05`` past a minute, else ``41s``."""
     if eta > 3600:
@@ -274,12 +282,19 @@ def format_duration(seconds: float) -> str:
 
 
 def format_rate(per_step: float, unit: str) -> str:
-    """``36.2 step/s`` when steps are quick, ``2.5s/step`` when they are slow."""
+    """``36.2 step/s`` when steps are quick, ``2.5s/step`` when they are slow, and
+    ``254k line/s`` / ``2.4M line/s`` past 100,000 a second."""
     if per_step <= 0 or not math.isfinite(per_step):
         return ""
     if per_step > 1:
         return f"{per_step:.1f}s/{unit}"
     rate = 1.0 / per_step
+    if rate >= 1e5:
+        for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if rate >= scale:
+                value = rate / scale
+                return f"{value:.0f}{prefix} {unit}/s" if value >= 100 else (
+                    f"{value:.1f}{prefix} {unit}/s")
     if rate >= 100:
         return f"{rate:.0f} {unit}/s"
     return f"{rate:.1f} {unit}/s"
@@ -452,7 +467,8 @@ def _no_bar(width: int) -> list[Segment]:
 # --------------------------------------------------------------------------- keras 2
 
 
-def _keras2_bar(current: float, target: int, glyphs: Glyphs, fit: bool = False) -> BarMaker:
+def _keras2_bar(current: float, target: int, fit: bool = False) -> BarMaker:
+    # Keras 2's bar is ASCII whatever the stream: `[====>....]`
     def make(width: int) -> list[Segment]:
         prog_width = _overshoot(int(width * (float(current) / target)), width, fit)
         text = "["
@@ -475,7 +491,7 @@ def format_keras2(
     metrics = _metric_segments(snap.metrics)
     if target is not None and target > 0:
         head: list[Segment] = [(format_count(snap.current, target) + " ", "")]
-        bar = _keras2_bar(snap.current, target, ASCII, max_cells is not None)
+        bar = _keras2_bar(snap.current, target, max_cells is not None)
         bar_width = width
     else:
         head = [("%7d/Unknown" % snap.current, "")]
@@ -486,10 +502,9 @@ def format_keras2(
     else:
         info = " - %.0fs" % snap.elapsed + _keras2_per_step(snap.per_step, snap.unit)
     # keras 2's bar has no separating space before it, and its brackets are ASCII
-    return fit_line(head, bar, bar_width, [(info, "")], metrics, max_cells, _KERAS2_FIT)
+    return fit_line(head, bar, bar_width, [(info, "")], metrics, max_cells, ASCII)
 
 
-_KERAS2_FIT = Glyphs(done="=", tip=">", rest=".", open="[", close="]", ellipsis="...")
 
 
 def _keras2_per_step(per_step: float, unit: str) -> str:

@@ -224,10 +224,10 @@ class MetricStore:
                 entry = fast.get(name)
                 if entry is None:
                     break
-                if weight == 1:
-                    entry[0] += v
-                else:
-                    entry[0] += v * weight
+                try:
+                    entry[0] += v if weight == 1 else v * weight
+                except ArithmeticError:  # an int too big for a float: the general code
+                    break
                 entry[1] += weight
                 done += 1
             else:
@@ -308,17 +308,12 @@ class MetricStore:
                 append((name, _show(total, count)))
         return out
 
-    def averages(self) -> dict[str, tuple[Any, int]]:
+    def averages(self) -> dict[str, tuple[Any, float]]:
         """The raw ``(total, count)`` of each numeric metric (for cross-process sums)."""
         return {k: (t, c) for k, (t, c) in self._entries.items() if c is not None}
 
-    def set_totals(self, totals: Mapping[str, tuple[Any, int]]) -> None:
+    def set_totals(self, totals: Mapping[str, tuple[Any, float]]) -> None:
         for name, (total, count) in totals.items():
-            self._entries[str(name)] = [total, int(count)]
+            self._entries[str(name)] = [total, count if count >= 1 else 1]
             self._fast.pop(str(name), None)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries

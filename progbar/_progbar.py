@@ -213,6 +213,7 @@ class Progbar(Generic[T]):
         self._ended = False  # close() has drawn its last line: no bar is drawn again
         self._iterable: Iterable[T] | None = None
         self._iterating = False
+        self._iterated = False
         self._log_mark: float | int = 0
         # Fast-path state (see _iterate and update).  While track() runs,
         # _handed() counts the items handed out, read from C-level iterators.
@@ -259,6 +260,23 @@ class Progbar(Generic[T]):
             self._target = target
 
     @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return self._closed
+
+    @property
+    def live(self) -> bool:
+        """True while the bar is redrawn in place on a terminal (or ``dynamic=True``):
+        text for its screen should go through :meth:`write`."""
+        writer = self._writer
+        return bool(writer.live) and not writer.dead and not self._closed
+
+    @property
+    def stream(self) -> object:
+        """The stream the bar writes to now (``sys.stdout`` when ``file`` is None)."""
+        return self._writer.stream
+
+    @property
     def style(self) -> str:
         return self._style
 
@@ -274,14 +292,14 @@ class Progbar(Generic[T]):
         with self._lock:
             return dict(self._store.snapshot())
 
-    def totals(self) -> dict[str, tuple[Any, int]]:
+    def totals(self) -> dict[str, tuple[Any, float]]:
         """Each numeric metric's raw ``(total, count)``, unconverted (tensors stay
         tensors).  With :meth:`set_totals` this lets an adapter combine bars, e.g.
         sum totals and counts over the ranks of a distributed job."""
         with self._lock:
             return self._store.averages()
 
-    def set_totals(self, totals: Mapping[str, tuple[Any, int]]) -> None:
+    def set_totals(self, totals: Mapping[str, tuple[Any, float]]) -> None:
         """Replace the ``(total, count)`` of the named metrics (see :meth:`totals`)."""
         with self._lock:
             self._store.set_totals(totals)
@@ -412,8 +430,14 @@ class Progbar(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         iterable = self._iterable
         if iterable is None:
+            if self._iterated:
+                raise TypeError(
+                    "this track() bar has been iterated already; call track() again "
+                    "for another loop"
+                )
             raise TypeError("this Progbar wraps no iterable; use progbar.track(iterable)")
         self._iterable = None
+        self._iterated = True
         return self._iterate(iterable)
 
     # ------------------------------------------------------------------ internals

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from _thread import allocate_lock
 
-from ._writer import StdoutRedirect, _isatty
+from ._writer import StdoutRedirect, isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,10 +42,7 @@ def register(bar: Progbar[Any]) -> None:
 
 
 def _usable(bar: Progbar[Any] | None) -> bool:
-    if bar is None or bar._closed:
-        return False
-    writer = bar._writer
-    return bool(writer.live) and not writer.dead
+    return bar is not None and bar.live
 
 
 def _newest_live_bar() -> Progbar[Any] | None:
@@ -61,10 +58,10 @@ def _newest_live_bar() -> Progbar[Any] | None:
 def _same_screen(bar: Progbar[Any], stream: object) -> bool:
     """Would text on ``stream`` land on the bar's screen?  The same stream, or two
     terminals (stdout and stderr of one console)."""
-    target = bar._writer.stream
+    target = bar.stream
     if isinstance(stream, StdoutRedirect):
         stream = stream.original
-    return stream is target or (_isatty(stream) and _isatty(target))
+    return stream is target or (isatty(stream) and isatty(target))
 
 
 def _handler_chain(logger: logging.Logger) -> list[logging.Logger]:

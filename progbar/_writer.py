@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     Stream = IO[str]
 
 __all__ = [
+    "isatty",
     "KerasWriter",
     "LineWriter",
     "LiveWriter",
@@ -46,7 +47,7 @@ _devnull_lock = allocate_lock()
 # --------------------------------------------------------------------------- detection
 
 
-def _isatty(stream: object) -> bool:
+def isatty(stream: object) -> bool:
     try:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except Exception:  # closed, detached, or not a file at all
@@ -87,9 +88,9 @@ def detect_dynamic(stream: object, explicit: bool | None) -> bool:
     env = _env_flag("PROGBAR_DYNAMIC")
     if env is not None:
         return env
-    if in_notebook() and stream in (None, sys.stdout, sys.__stdout__):
+    if notebook_display(stream):
         return True
-    return _isatty(stream if stream is not None else sys.stdout)
+    return isatty(stream if stream is not None else sys.stdout)
 
 
 def detect_color(stream: object, explicit: bool | None) -> bool:
@@ -104,7 +105,7 @@ def detect_color(stream: object, explicit: bool | None) -> bool:
         return False
     if os.environ.get("TERM") == "dumb":
         return False
-    return _isatty(stream if stream is not None else sys.stdout)
+    return isatty(stream if stream is not None else sys.stdout)
 
 
 def log_interval() -> float:
@@ -122,7 +123,7 @@ def log_interval() -> float:
 
 def terminal_columns(stream: object) -> int | None:
     """The width of the terminal behind ``stream``, or None when it is not one."""
-    if not _isatty(stream):
+    if not isatty(stream):
         return None
     try:
         fd = stream.fileno()  # type: ignore[attr-defined]
@@ -295,7 +296,7 @@ class LiveWriter(Writer):
         if stream is self._not_tty:  # asked before: not a terminal (see terminal_columns)
             return None
         self._cols = cols = terminal_columns(stream)
-        if cols is None and not _isatty(stream):
+        if cols is None and not isatty(stream):
             self._not_tty = stream
         return cols
 
@@ -333,7 +334,8 @@ def _padding(prev_cells: int, cells: int, columns: int | None) -> str:
     erase = ""
     if columns and prev_cells > columns - 1:
         prev_cells = columns - 1
-        erase = "\x1b[K"
+        if os.environ.get("TERM") != "dumb":  # a dumb terminal takes no control codes
+            erase = "\x1b[K"
     return (" " * (prev_cells - cells) if prev_cells > cells else "") + erase
 
 

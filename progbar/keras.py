@@ -20,7 +20,7 @@ from typing import Any
 
 import keras  # type: ignore[import-untyped]  # Keras ships no type information
 
-from progbar import Progbar
+from progbar import Progbar, format_epoch
 
 __all__ = ["ProgbarLogger"]
 
@@ -85,7 +85,7 @@ class ProgbarLogger(keras.callbacks.ProgbarLogger):  # type: ignore[misc]
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         bar = self._new_bar()
         if self.verbose and self.epochs > 1:
-            bar.write(f"Epoch {epoch + 1}/{self.epochs}")
+            bar.write(format_epoch(epoch + 1, self.epochs))
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._update(batch, logs)

@@ -18,7 +18,7 @@ from typing import Any
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ProgressBar
 
-from progbar import Progbar
+from progbar import Progbar, format_epoch
 
 __all__ = ["ProgbarCallback"]
 
@@ -102,9 +102,9 @@ class ProgbarCallback(ProgressBar):
         bar = self._train_bar = self._new_bar(self.total_train_batches)
         max_epochs = trainer.max_epochs
         if max_epochs is None or max_epochs < 0:
-            bar.write(f"Epoch {trainer.current_epoch + 1}")
+            bar.write(format_epoch(trainer.current_epoch + 1))
         elif max_epochs > 1:
-            bar.write(f"Epoch {trainer.current_epoch + 1}/{max_epochs}")
+            bar.write(format_epoch(trainer.current_epoch + 1, max_epochs))
 
     def on_train_batch_end(
         self,

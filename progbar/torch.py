@@ -35,7 +35,7 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 import torch.distributed as dist
 
-from progbar import Progbar
+from progbar import Progbar, format_epoch
 from progbar import track as _track
 
 __all__ = ["epochs", "format_epoch", "global_rank", "reduce_metrics", "track"]
@@ -62,14 +62,6 @@ def _quiet_options(options: dict[str, Any]) -> dict[str, Any]:
     if global_rank() != 0:
         options = dict(options, verbose=0)
     return options
-
-
-def format_epoch(epoch: int, epochs: int | None = None) -> str:
-    """The header Keras prints before an epoch: ``format_epoch(3, 10) == "Epoch 3/10"``.
-
-    ``epoch`` counts from 1, as printed; ``epochs=None`` gives ``"Epoch 3"``.
-    """
-    return f"Epoch {epoch}/{epochs}" if epochs is not None else f"Epoch {epoch}"
 
 
 def epochs(n: int, start: int = 0, **options: Any) -> Iterator[int]:
@@ -102,7 +94,7 @@ def reduce_metrics(bar: Progbar[Any]) -> None:
         return
     totals = bar.totals()
     # One host copy per metric, here at the end of the loop, not per step.
-    mine = {name: (_to_float(total), int(count)) for name, (total, count) in totals.items()}
+    mine = {name: (_to_float(total), float(count)) for name, (total, count) in totals.items()}
     gathered: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, mine)
     names = [sorted(part) for part in gathered]

@@ -381,3 +381,29 @@ def test_fractional_steps_weigh_fractionally_as_in_keras() -> None:
     bar.update(4, [("loss", 3.0)])
     # Keras: (1.0 * 2.5 + 3.0 * 1.5) / 4.0 = 1.75
     assert bar.metrics() == {"loss": 1.75}
+
+
+def test_format_epoch_and_large_rates() -> None:
+    assert progbar.format_epoch(3, 10) == "Epoch 3/10"
+    assert progbar.format_epoch(3) == "Epoch 3"
+    assert fmt.format_rate(1 / 36.2, "step") == "36.2 step/s"
+    assert fmt.format_rate(1 / 25_471_280, "line") == "25.5M line/s"
+    assert fmt.format_rate(1 / 254_000, "B") == "254k B/s"
+    assert fmt.format_rate(2.5, "epoch") == "2.5s/epoch"
+
+
+def test_iterating_a_track_bar_twice_says_so() -> None:
+    bar = track([1, 2], file=io.StringIO())
+    assert list(bar) == [1, 2]
+    with pytest.raises(TypeError, match="iterated already"):
+        iter(bar)
+
+
+def test_a_huge_int_after_floats_never_raises() -> None:
+    # found by the fuzzer: the store's float fast path overflowed on a 10**300 int
+    bar, out, _ = make(3, interval=0)
+    bar.update(1, [("b", 0.0)])
+    bar.update(2, [("b", 10**400)])
+    bar.update(3, [("b", 0.5)])
+    assert bar.current == 3
+    assert "b: " in out.getvalue().splitlines()[-1]
