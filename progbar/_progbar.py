@@ -466,6 +466,8 @@ class Progbar(Generic[T]):
     # moved, every 20 ms at most and throttled by the bar's interval.  Registering
     # a loop costs a set insertion; the thread starts once per process.  An injected
     # clock gets no ticker: the caller owns time, so renders stay deterministic.
+    # This leans on CPython: iterators freed at once, and islice dropping its
+    # source when spent (checked with gc.get_referents); the package says CPython.
     # The count shown is "steps done": items handed out minus the one whose body
     # runs.  When the loop ends early (break, exception in the body or the source,
     # a dropped iterator), CPython closes ``_chunks`` as the chain is freed; whether
