@@ -131,6 +131,27 @@ def _own(value: Any) -> Any:
         return value
 
 
+def _fallback_sum(total: Any, value: Any, weight: float) -> Any:
+    """``total + value * weight`` where plain arithmetic failed: in floats, or exactly
+    (a Decimal) where a float cannot hold the total.  None if neither works."""
+    if type(total).__name__ != "Decimal":
+        try:
+            return float(total) + float(value) * weight
+        except Exception:
+            pass
+    return _exact_sum(total, value, weight)
+
+
+def _exact_sum(total: Any, value: Any, weight: float) -> Any:
+    """``total + value * weight`` as a Decimal (ints beyond a float's range), or None."""
+    try:
+        from decimal import Decimal
+
+        return Decimal(total) + Decimal(value) * Decimal(weight)
+    except Exception:
+        return None
+
+
 def _show(total: Any, count: float) -> Shown:
     """The float shown for an entry; the only place values become Python floats."""
     try:
@@ -141,7 +162,11 @@ def _show(total: Any, count: float) -> Shown:
     except OverflowError:
         return _huge_mean(total, count)
     except Exception:
+        if type(total).__name__ == "Decimal":
+            return _huge_mean(total, count)
         return _text(total)
+    if math.isinf(shown) and type(total).__name__ == "Decimal" and total.is_finite():
+        return _huge_mean(total, count)  # past a float's range: shown exactly
     return shown
 
 
@@ -152,7 +177,8 @@ def _huge_mean(total: Any, count: float) -> Shown:
 
         with localcontext() as ctx:
             ctx.prec = 28
-            return f"{Decimal(int(total)) / Decimal(max(1, count)):.4e}"
+            exact = total if isinstance(total, Decimal) else Decimal(int(total))
+            return f"{exact / Decimal(max(1, count)):.4e}"
     except Exception:
         return _text(total)
 
@@ -286,13 +312,14 @@ class MetricStore:
             else:
                 try:
                     entry[0] = entry[0] + v * weight  # not +=: never in place
-                except Exception:  # e.g. Decimal + float: fall back to floats
-                    try:
-                        entry[0] = float(entry[0]) + float(v) * weight
-                    except Exception:
+                except Exception:  # Decimal + float, an int beyond a float's range
+                    total = _fallback_sum(entry[0], v, weight)
+                    if total is None:
                         entries[name] = [v, None]
                         self._fast.pop(name, None)
                         continue
+                    entry[0] = total
+                    self._fast.pop(name, None)
                 entry[1] += weight
 
     def snapshot(self) -> list[tuple[str, Shown]]:

@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import time
-from _thread import RLock
+from _thread import RLock, allocate_lock
 from itertools import chain, compress, islice
 
 from . import _format as fmt
@@ -42,7 +42,6 @@ __all__ = ["Progbar", "track"]
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
-    import weakref
     from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, TypeVar
 
     from ._writer import Stream
@@ -220,6 +219,7 @@ class Progbar(Generic[T]):
         self._handed: Callable[[], int] | None = None
         self._base: float | int = 0
         self._ticking = False  # registered with the shared ticker thread
+        self._tick_mark: float | int | None = None  # count the ticker last drew
         self._lock_acquire = self._lock.acquire
         self._lock_release = self._lock.release
         # Default style on the real clock: update() reads the clock once per this many
@@ -504,13 +504,13 @@ class Progbar(Generic[T]):
             self._iterating = True
         clock = self._clock
         t_prev = clock()
-        if self._may_tick and self._verbose and not self._writer.dead:
-            _ticker_add(self)  # renders on time even inside one long chunk
         size = 1
         done = 0  # items handed out when the current chunk began
         chunk: Iterator[T] = iter(())
         exhausted = False
         try:
+            if self._may_tick and self._verbose == 1 and not self._writer.dead:
+                _ticker_add(self)  # renders on time even inside one long chunk
             while True:
                 chunk = islice(source, size)
                 yield chunk
@@ -558,15 +558,17 @@ class Progbar(Generic[T]):
             if self._closed or self._handed is None:
                 return
             current = self.current
-            shown = self._shown
-            if from_ticker and shown is not None and shown[0] == current:
-                return  # nothing moved since the last draw: leave the line alone
+            if from_ticker and current == self._tick_mark:
+                return  # nothing moved since the ticker last drew it: leave the line alone
             self._seen = current
             if self._verbose:
+                shown = self._shown
                 try:
                     self._advance(current, self._clock() if now is None else now, False)
                 except Exception:
                     self._writer.dead = True
+                if from_ticker and self._shown is not shown:
+                    self._tick_mark = current  # drawn: the next tick waits for a move
         finally:
             self._lock_release()
 
@@ -747,83 +749,102 @@ _SEQUENCE_ITERATORS: tuple[type, ...] = (
     type(iter(range(1 << 70))),
 )
 
-# The ticker: one daemon thread for the whole process, started with the first track()
-# loop on the real clock.  Loops register while they run; every ``_TICK`` seconds it
-# shows each one's true count if that moved (the render itself is throttled by the
-# bar's interval).  With nothing registered it sleeps on an event, costing nothing.
-# It holds bars weakly, so a forgotten bar can still be collected.  After a fork the
-# child gets fresh locks and starts its own thread when it needs one (a lock held by
-# the parent's ticker at fork time would stay held forever in the child).
+# The ticker: one daemon thread for the whole process, started with the first live
+# track() loop on the real clock and ended after a second with nothing to do (so a
+# later fork() finds a single-threaded process).  Loops register while they run;
+# the thread wakes every min(interval) (20 ms to 1 s) and redraws a loop only when
+# its count moved since it last drew it, and of several loops drawing on one
+# stream only the newest (an inner loop's line is never drawn over by its outer
+# loop).  After a fork the child gets fresh locks and starts its own thread when it
+# needs one (a lock held by the parent's ticker at fork time would stay held).
 _TICK = 0.02
-_ticking: weakref.WeakSet[Progbar[Any]] | None = None
-_ticking_lock: Any = None
+_IDLE_EXIT = 1.0
+_ticking: list[Progbar[Any]] = []  # registration order: newest last
+_ticking_lock = allocate_lock()
 _ticker_wake: threading.Event | None = None
 _ticker_thread: threading.Thread | None = None
+_fork_hook = False
 
 
 def _ticker_add(bar: Progbar[Any]) -> None:
-    global _ticking, _ticking_lock, _ticker_wake, _ticker_thread
+    """Register a running loop; never raises (no thread: boundaries still render)."""
+    global _ticker_wake, _ticker_thread, _fork_hook
     import threading
-    import weakref
 
-    if _ticking_lock is None:
-        _ticking_lock = threading.Lock()
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
     with _ticking_lock:
-        if _ticking is None:
-            _ticking = weakref.WeakSet()
+        if not _fork_hook and hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _fork_hook = True
+        if _ticker_wake is None:
             _ticker_wake = threading.Event()
-        _ticking.add(bar)
+        _ticking.append(bar)
         bar._ticking = True
         if _ticker_thread is None:
-            _ticker_thread = threading.Thread(
-                target=_run_ticker, name="progbar-ticker", daemon=True
-            )
-            _ticker_thread.start()
-    assert _ticker_wake is not None
+            thread = threading.Thread(target=_run_ticker, name="progbar-ticker", daemon=True)
+            try:
+                thread.start()
+            except (RuntimeError, OSError):  # interpreter shutdown, thread limit
+                _ticking.remove(bar)
+                bar._ticking = False
+                return
+            _ticker_thread = thread
     _ticker_wake.set()
 
 
 def _ticker_discard(bar: Progbar[Any]) -> None:
     with _ticking_lock:
         bar._ticking = False
-        if _ticking is not None:
-            _ticking.discard(bar)
+        try:
+            _ticking.remove(bar)
+        except ValueError:
+            pass
+
+
+def _to_tick(bars: list[Progbar[Any]]) -> list[Progbar[Any]]:
+    """The running loops the ticker redraws: of those drawing on one stream, only the
+    newest (a nested inner loop's line, not its outer loop's)."""
+    running = [bar for bar in bars if not bar._closed and bar._handed is not None]
+    return list({id(bar.stream): bar for bar in running}.values())  # the later wins
 
 
 def _run_ticker() -> None:
+    global _ticker_thread
     wake = _ticker_wake
     assert wake is not None
     while True:
-        with _ticking_lock:
-            bars = list(_ticking) if _ticking is not None else []
-        if not bars:
-            wake.wait()
-            wake.clear()
-            continue
-        del bars
-        time.sleep(_TICK)
-        with _ticking_lock:
-            bars = list(_ticking) if _ticking is not None else []
-        for bar in bars:
-            if not bar._closed and bar._handed is not None:
+        try:
+            with _ticking_lock:
+                bars = list(_ticking)
+            if not bars:
+                if not wake.wait(_IDLE_EXIT):
+                    with _ticking_lock:
+                        if not _ticking:
+                            _ticker_thread = None
+                            return
+                wake.clear()
+                continue
+            pause = min(bar._interval for bar in bars)
+            del bars
+            time.sleep(min(max(pause, _TICK), 1.0))
+            with _ticking_lock:
+                due = _to_tick(_ticking)
+            for bar in due:
                 bar._tick(from_ticker=True)
-        del bars
+            del due
+        except Exception:  # a display problem must not end the thread
+            time.sleep(_TICK)
 
 
 def _after_fork_in_child() -> None:
-    global _ticking, _ticking_lock, _ticker_wake, _ticker_thread
-    import threading
+    global _ticking_lock, _ticker_wake, _ticker_thread
 
-    bars = list(_ticking) if _ticking is not None else []
-    for bar in bars:
+    for bar in _ticking:
         bar._lock = RLock()
         bar._lock_acquire = bar._lock.acquire
         bar._lock_release = bar._lock.release
         bar._ticking = False
-    _ticking = None
-    _ticking_lock = threading.Lock()
+    _ticking.clear()
+    _ticking_lock = allocate_lock()
     _ticker_wake = None
     _ticker_thread = None
 

@@ -93,7 +93,8 @@ class _Redirect:
         self._bar = bar
         self._loggers = list(loggers) if loggers is not None else None
         self._stdout = stdout
-        self._saved: list[tuple[logging.Logger, list[logging.Handler]]] = []
+        self._patched: list[logging.Logger] = []
+        self._last_resort: tuple[logging.Handler | None] | None = None
         self._proxy: StdoutRedirect | None = None
         self._saved_stdout: Any = None
 
@@ -109,28 +110,28 @@ class _Redirect:
 
         handler_cls = _handler_class()
         loggers = self._loggers if self._loggers is not None else [logging.getLogger()]
-        patched: set[int] = set()
+        orphans = False
         for logger in loggers:
             # A record goes to the handlers of its logger and of every ancestor up to
             # the first that does not propagate (Logger.callHandlers): the console
             # handlers on that chain are the ones that would print it.
             chain = _handler_chain(logger)
             if not any(c.handlers for c in chain):
-                # No handler anywhere: logging would fall back to `lastResort`
-                # (WARNING and up, on stderr); do the same, through the bar.
-                self._saved.append((logger, list(logger.handlers)))
-                patched.add(id(logger))
-                logger.handlers = [handler_cls(None, self)]
+                orphans = True  # logging would fall back to `lastResort`
                 continue
             for c in chain:
-                if id(c) in patched or not any(_is_console_handler(h) for h in c.handlers):
+                if c in self._patched or not any(_is_console_handler(h) for h in c.handlers):
                     continue
-                patched.add(id(c))
-                handlers = list(c.handlers)
-                self._saved.append((c, handlers))
+                self._patched.append(c)
                 c.handlers = [
-                    handler_cls(h, self) if _is_console_handler(h) else h for h in handlers
+                    handler_cls(h, self) if _is_console_handler(h) else h for h in c.handlers
                 ]
+        if orphans:
+            # Stand in for `lastResort` (WARNING and up, on stderr), through the bar;
+            # no handler is added to a logger, so basicConfig() in the block still works.
+            previous = logging.lastResort
+            self._last_resort = (previous,)
+            logging.lastResort = handler_cls(None, self, fallback=previous)
         if self._stdout:
             self._saved_stdout = sys.stdout
             original: Any = sys.stdout
@@ -146,15 +147,31 @@ class _Redirect:
         return bar.write if bar is not None else None
 
     def __exit__(self, *exc: object) -> None:
-        for logger, handlers in reversed(self._saved):
-            logger.handlers = handlers
-        self._saved = []
+        import logging
+
+        # Put back only what we swapped: handlers the program added or removed inside
+        # the block stay as it left them.
+        for logger in reversed(self._patched):
+            logger.handlers = [_unwrap(h, self) for h in logger.handlers]
+        self._patched = []
+        if self._last_resort is not None:
+            if getattr(logging.lastResort, "redirect", None) is self:
+                logging.lastResort = self._last_resort[0]
+            self._last_resort = None
         proxy = self._proxy
         if proxy is not None:
             if sys.stdout is proxy:
                 sys.stdout = self._saved_stdout
             proxy.drain()
             self._proxy = None
+
+
+def _unwrap(handler: logging.Handler, redirect: _Redirect) -> logging.Handler:
+    """The console handler a stand-in of ``redirect``'s wraps, else ``handler``."""
+    wrapped: logging.Handler | None = getattr(handler, "wrapped", None)
+    if getattr(handler, "redirect", None) is redirect and wrapped is not None:
+        return wrapped
+    return handler
 
 
 _HANDLER_CLASS: Any = None
@@ -172,10 +189,16 @@ def _handler_class() -> Any:
         """Stands in for a console handler: same level, filters and format; the
         formatted record goes through the live bar when there is one."""
 
-        def __init__(self, wrapped: logging.StreamHandler[Any] | None, redirect: _Redirect):
+        def __init__(
+            self,
+            wrapped: logging.StreamHandler[Any] | None,
+            redirect: _Redirect,
+            fallback: logging.Handler | None = None,
+        ):
             super().__init__(wrapped.level if wrapped is not None else logging.WARNING)
             self.wrapped = wrapped
             self.redirect = redirect
+            self.fallback = fallback  # the lastResort this one stands in for
 
         def _stream(self) -> Any:
             return self.wrapped.stream if self.wrapped is not None else sys.stderr
@@ -188,8 +211,8 @@ def _handler_class() -> Any:
             if bar is None:
                 if wrapped is not None:
                     wrapped.emit(record)
-                else:
-                    logging.lastResort.handle(record)  # type: ignore[union-attr]
+                elif self.fallback is not None:
+                    self.fallback.handle(record)
                 return
             try:
                 text = (wrapped or self).format(record)
@@ -223,8 +246,8 @@ def logging_redirect(
         loggers: whose records to route; default the root logger.  The console
             handlers (plain ``StreamHandler`` objects) on each logger's propagation
             chain are wrapped; file handlers are never touched.  Where the chain has
-            no handler at all, a stand-in prints WARNING and up through the bar, as
-            ``logging``'s last-resort handler would.
+            no handler at all, ``logging.lastResort`` is stood in for (WARNING and
+            up, through the bar) for the length of the block.
         stdout: also route ``print()`` (anything written to ``sys.stdout``): whole
             lines go above the bar; a partial line waits for its newline.
 

@@ -406,4 +406,9 @@ def test_a_huge_int_after_floats_never_raises() -> None:
     bar.update(2, [("b", 10**400)])
     bar.update(3, [("b", 0.5)])
     assert bar.current == 3
-    assert "b: " in out.getvalue().splitlines()[-1]
+    # (0.0 + 10**400 + 0.5) / 3, summed exactly past a float's range
+    assert out.getvalue().splitlines()[-1].endswith("b: 3.3333e+399")
+    huge, _, _ = make(3, verbose=0)
+    huge.update(1, [("h", 5 * 10**400)])
+    huge.update(2, [("h", 1.5)])
+    assert huge.metrics() == {"h": "2.5000e+400"}

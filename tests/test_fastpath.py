@@ -299,3 +299,58 @@ def test_skipped_clock_reads_still_render_and_finalize() -> None:
         bar.update(i, [("loss", 1.0)])
     assert out.getvalue().splitlines()[-1].startswith("50000/50000 100%")
     assert bar.current == 50_000
+
+
+def test_ticker_thread_ends_when_no_loop_runs() -> None:
+    # A lingering thread would make every later fork() warn (and risk deadlocks in
+    # forked DataLoader workers); the ticker leaves after a second with nothing to do.
+    import progbar._progbar as core
+
+    for _ in track(range(50_000), file=io.StringIO(), dynamic=True):
+        pass
+    thread = core._ticker_thread
+    if thread is not None:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert core._ticker_thread is None or not core._ticking
+
+
+def test_a_thread_that_cannot_start_leaves_the_loop_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import progbar._progbar as core
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    thread = core._ticker_thread
+    if thread is not None:  # let an earlier test's ticker leave first
+        thread.join(timeout=30)
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    out = io.StringIO()
+    items = list(track(range(1000), file=out, dynamic=True, color=False))
+    assert items == list(range(1000))
+    assert "1000/1000 100%" in out.getvalue() and out.getvalue().endswith("\n")
+    assert core._ticker_thread is None and not core._ticking
+
+
+def test_only_live_verbose_1_loops_are_ticked() -> None:
+
+    seen = []
+    for _ in (bar := track(range(3), file=io.StringIO(), dynamic=True, verbose=2)):
+        seen.append(bar._ticking)
+    assert seen == [False, False, False]
+
+
+def test_the_ticker_draws_only_the_newest_loop_on_a_stream() -> None:
+    import progbar._progbar as core
+
+    screen, other = io.StringIO(), io.StringIO()
+    outer = Progbar(2, file=screen, dynamic=True)
+    inner = Progbar(400, file=screen, dynamic=True)
+    elsewhere = Progbar(9, file=other, dynamic=True)
+    for bar in (outer, inner, elsewhere):
+        bar._handed = lambda: 1  # as while their loops run
+    assert core._to_tick([outer, inner, elsewhere]) == [inner, elsewhere]
+    inner.close()  # the inner loop ended: its outer loop is drawn again
+    assert core._to_tick([outer, inner, elsewhere]) == [outer, elsewhere]

@@ -277,3 +277,43 @@ def test_a_logger_without_any_handler_prints_warnings_above_the_bar(
         assert log.handlers == []
     finally:
         log.handlers = []
+
+
+def test_handlers_added_inside_the_block_survive_it(tmp_path: Path) -> None:
+    buf = io.StringIO()
+    log = logging.getLogger("progbar-added")
+    log.propagate = False
+    console = logging.StreamHandler(buf)
+    log.handlers = [console]
+    try:
+        with logging_redirect(loggers=[log]):
+            file_handler = logging.FileHandler(tmp_path / "app.log")
+            log.addHandler(file_handler)
+        assert log.handlers == [console, file_handler]  # ours unwrapped, theirs kept
+        log.warning("after the block")
+        file_handler.close()
+        assert (tmp_path / "app.log").read_text() == "after the block\n"
+    finally:
+        log.handlers = []
+
+
+def test_basic_config_inside_the_block_still_configures_logging(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    root.handlers = []
+    last_resort = logging.lastResort
+    try:
+        with logging_redirect():
+            logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s",
+                                force=False)
+            logging.getLogger("progbar-basic").info("configured inside")
+        assert logging.lastResort is last_resort  # the stand-in is gone
+        assert "configured inside" in capsys.readouterr().out
+    finally:
+        for h in root.handlers:
+            if h not in saved_handlers:
+                h.close()
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
