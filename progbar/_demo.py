@@ -67,11 +67,11 @@ def run_demo(
     epochs: int = 5, batch_size: int = 32, style: str = "default"
 ) -> dict[str, list[float]]:
     """Train and show it; returns the per-epoch history."""
-    features = 48
+    features = 128
     rng = random.Random(0)
     w_true = [rng.gauss(0, 1) for _ in range(features)]
-    x_train, y_train = make_data(8000, w_true, seed=7)
-    x_val, y_val = make_data(1000, w_true, seed=8)
+    x_train, y_train = make_data(20000, w_true, seed=7)
+    x_val, y_val = make_data(2000, w_true, seed=8)
     w = [0.0] * features
     b = 0.0
     history: dict[str, list[float]] = {}
