@@ -10,26 +10,49 @@ A zero-dependency progress bar with Keras's running-average metrics for any loop
 
 from ._format import format_epoch
 from ._progbar import Progbar, track
+from ._rank import process_rank
 from ._redirect import logging_redirect
 
-__all__ = ["History", "Progbar", "__version__", "format_epoch", "logging_redirect", "track"]
+__all__ = [
+    "Handle",
+    "History",
+    "Progbar",
+    "__version__",
+    "as_completed",
+    "format_epoch",
+    "gather",
+    "logging_redirect",
+    "process_rank",
+    "track",
+]
 
 __version__ = "0.1.0"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._async import as_completed, gather
+    from ._handle import Handle
     from ._history import History
+
+# Names that load on first use, so that ``import progbar`` stays cheap: the
+# end-of-training table, the worker handle (multiprocessing, sockets) and asyncio.
+_LAZY = {
+    "History": "._history",
+    "Handle": "._handle",
+    "gather": "._async",
+    "as_completed": "._async",
+}
 
 
 def __getattr__(name: str) -> object:
-    # ``History`` (the end-of-training table) loads on first use, so that
-    # ``import progbar`` stays cheap (SPEC 9).
-    if name == "History":
-        from ._history import History
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'progbar' has no attribute {name!r}")
+    import importlib
 
-        globals()["History"] = History
-        return History
-    raise AttributeError(f"module 'progbar' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

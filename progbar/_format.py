@@ -89,7 +89,7 @@ class Snapshot:
     __slots__ = ("current", "target", "elapsed", "per_step", "metrics", "final", "unit", "eta")
 
     current: float
-    target: int | None
+    target: float | None
     elapsed: float
     per_step: float
     metrics: Sequence[tuple[str, Shown]]
@@ -100,7 +100,7 @@ class Snapshot:
     def __init__(
         self,
         current: float,
-        target: int | None,
+        target: float | None,
         elapsed: float,
         per_step: float,
         metrics: Sequence[tuple[str, Shown]],
@@ -300,11 +300,12 @@ def format_rate(per_step: float, unit: str) -> str:
     return f"{rate:.1f} {unit}/s"
 
 
-def _digits(target: int) -> int:
-    return len(str(target))
+def _digits(target: float) -> int:
+    # Keras: int(log10(target)) + 1, i.e. the digits of the whole part ("%d")
+    return len("%d" % target)
 
 
-def format_count(current: float, target: int) -> str:
+def format_count(current: float, target: float) -> str:
     """``%Nd/T`` with N the digits of the target, as Keras pads it."""
     return ("%" + str(_digits(target)) + "d/%d") % (current, target)
 
@@ -405,7 +406,7 @@ def _overshoot(prog_width: int, width: int, fit: bool) -> int:
 _MAX_BAR = 100_000  # bounded, so that current=10**12 cannot exhaust memory
 
 
-def _keras_bar(current: float, target: int, glyphs: Glyphs, fit: bool = False) -> BarMaker:
+def _keras_bar(current: float, target: float, glyphs: Glyphs, fit: bool = False) -> BarMaker:
     def make(width: int) -> list[Segment]:
         prog_width = _overshoot(int(width * (float(current) / target)), width, fit)
         segs: list[Segment] = []
@@ -467,7 +468,7 @@ def _no_bar(width: int) -> list[Segment]:
 # --------------------------------------------------------------------------- keras 2
 
 
-def _keras2_bar(current: float, target: int, fit: bool = False) -> BarMaker:
+def _keras2_bar(current: float, target: float, fit: bool = False) -> BarMaker:
     # Keras 2's bar is ASCII whatever the stream: `[====>....]`
     def make(width: int) -> list[Segment]:
         prog_width = _overshoot(int(width * (float(current) / target)), width, fit)
@@ -524,7 +525,7 @@ def format_keras2_summary(snap: Snapshot) -> str:
 # --------------------------------------------------------------------------- default
 
 
-def _default_bar(current: float, target: int, glyphs: Glyphs) -> BarMaker:
+def _default_bar(current: float, target: float, glyphs: Glyphs) -> BarMaker:
     def make(width: int) -> list[Segment]:
         frac = min(max(float(current) / target, 0.0), 1.0) if target else 1.0
         halves = int(width * 2 * frac)
@@ -606,13 +607,13 @@ def _known(glyphs: Glyphs) -> bool:
     return False
 
 
-def _count(current: float, target: int, cache: dict[object, tuple[str, int]]) -> str:
+def _count(current: float, target: float, cache: dict[object, tuple[str, int]]) -> str:
     """:func:`format_count`, with its ``%Nd/T`` pattern remembered per target."""
     hit = cache.get((target,))
     if hit is None:
         if len(cache) >= _CACHE_MAX:
             cache.clear()
-        hit = cache[(target,)] = ("%" + str(_digits(target)) + "d/" + str(target), 0)
+        hit = cache[(target,)] = ("%" + str(_digits(target)) + "d/" + ("%d" % target), 0)
     return hit[0] % current
 
 
@@ -657,7 +658,7 @@ def _metrics_fast(metrics: Sequence[tuple[str, Shown]], cache: dict[object, tupl
 
 def format_default_fast(
     current: float,
-    target: int,
+    target: float,
     elapsed: float,
     per_step: float,
     metrics: Sequence[tuple[str, Shown]],
@@ -711,7 +712,7 @@ def format_default_fast(
 
 def format_keras_fast(
     current: float,
-    target: int,
+    target: float,
     elapsed: float,
     per_step: float,
     metrics: Sequence[tuple[str, Shown]],

@@ -202,8 +202,9 @@ class MetricStore:
     ) -> None:
         if stateful is not None and stateless is not None:
             raise ValueError(
-                "pass stateful_metrics or stateless_metrics, not both: "
-                "stateful_metrics lists the metrics shown as passed (the rest are "
+                # Keras's own words first: code that matches them keeps working.
+                "Only one of `stateful_metrics` or `stateless_metrics` can be "
+                "provided: stateful_metrics lists the metrics shown as passed (the rest are "
                 "averaged), stateless_metrics lists the averaged ones (the rest are "
                 "shown as passed)"
             )
@@ -344,3 +345,28 @@ class MetricStore:
             self._entries[str(name)] = [total, count if count >= 1 else 1]
             self._fast.pop(str(name), None)
 
+    def merge(self, totals: Mapping[str, tuple[Any, float]], last: Mapping[str, Any]) -> None:
+        """Add other ``(total, count)`` sums to the averaged metrics (an exact merge
+        of another store's running means: the sum of ``v*w`` and of ``w``) and take
+        ``last`` values as passed, as :meth:`record` takes stateful ones."""
+        entries = self._entries
+        for name, (total, count) in totals.items():
+            name = str(name)
+            entry = entries.get(name)
+            if entry is None or entry[1] is None:
+                entries[name] = [total, count]
+                self._fast.pop(name, None)
+                continue
+            try:
+                entry[0] = entry[0] + total
+            except Exception:
+                summed = _fallback_sum(entry[0], total, 1)
+                if summed is None:
+                    continue
+                entry[0] = summed
+                self._fast.pop(name, None)
+            entry[1] += count
+        for name, value in last.items():
+            v = coerce(value)
+            entries[str(name)] = [v.value, None] if isinstance(v, _Raw) else [_own(v), 1]
+            self._fast.pop(str(name), None)

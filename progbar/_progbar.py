@@ -19,6 +19,7 @@ from itertools import chain, compress, islice
 from . import _format as fmt
 from . import _redirect
 from ._metrics import MetricStore
+from ._rank import is_main_process
 from ._writer import (
     KerasWriter,
     LineWriter,
@@ -42,8 +43,19 @@ __all__ = ["Progbar", "track"]
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
-    from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, TypeVar
+    from typing import (
+        Any,
+        AsyncIterable,
+        AsyncIterator,
+        Callable,
+        Generic,
+        Iterable,
+        Iterator,
+        Mapping,
+        TypeVar,
+    )
 
+    from ._handle import Handle
     from ._writer import Stream
 
     T = TypeVar("T")
@@ -65,20 +77,42 @@ _DEFAULT_WIDTH = {"default": 30, "keras": 20, "keras2": 30}
 _KERAS_ASCII = fmt.KERAS_ASCII
 
 
-def _check_target(target: object) -> int | None:
+def _check_target(target: object) -> int | float | None:
+    """A target as Keras takes it: None, an int, or a float / numpy scalar >= 0
+    (``len(x) / batch_size``; the count shows its whole part, as Keras's ``%d``)."""
     if target is None:
         return None
     if isinstance(target, bool):
-        raise TypeError(f"target must be an int >= 0 or None, not the bool {target!r}")
+        raise TypeError(f"target must be a number >= 0 or None, not the bool {target!r}")
     try:
-        value = operator.index(target)  # type: ignore[arg-type]
+        value: int | float = operator.index(target)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(
-            f"target must be an int >= 0 or None, not {type(target).__name__} {target!r}"
-        ) from None
+        if isinstance(target, (str, bytes, complex)) or not hasattr(type(target), "__float__"):
+            raise TypeError(
+                f"target must be a number >= 0 or None, not {type(target).__name__} {target!r}"
+            ) from None
+        try:
+            value = float(target)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value):
+            raise ValueError(
+                f"target must be a finite number >= 0 or None, got {target!r}"
+            ) from None
+        if value.is_integer():
+            value = int(value)
     if value < 0:
         raise ValueError(f"target must be >= 0 or None, got {value}")
-    return int(value)
+    return int(value) if type(value) is not float else value
+
+
+def _one_of(name: str, value: object, alias: str, alias_value: object) -> object:
+    """``target``/``total`` and ``label``/``desc``: either name, not both."""
+    if alias_value is None:
+        return value
+    if value is not None:
+        raise TypeError(f"pass {name} or {alias} (its tqdm name), not both")
+    return alias_value
 
 
 def _check_current(current: object) -> float | int:
@@ -125,7 +159,7 @@ class Progbar(Generic[T]):
 
     def __init__(
         self,
-        target: int | None,
+        target: float | None = None,
         width: int | None = None,
         verbose: int = 1,
         interval: float | None = None,
@@ -138,7 +172,15 @@ class Progbar(Generic[T]):
         dynamic: bool | None = None,
         color: bool | None = None,
         clock: Callable[[], float] | None = None,
+        label: str | None = None,
+        leave: bool = True,
+        total: float | None = None,
+        desc: str | None = None,
     ) -> None:
+        target = _one_of("target", target, "total", total)  # type: ignore[assignment]
+        label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label must be a str or None, got {type(label).__name__}")
         if style not in STYLES:
             raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
         self._target = _check_target(target)
@@ -171,7 +213,9 @@ class Progbar(Generic[T]):
 
         stream = file
         self._writer: Writer
-        if verbose == 0 or disabled_by_env():
+        self._label = label
+        self._leave = bool(leave)
+        if verbose == 0 or disabled_by_env() or not is_main_process():
             self._writer = NullWriter()
             live = False
         else:
@@ -210,7 +254,7 @@ class Progbar(Generic[T]):
         self._summarized = False
         self._closed = False
         self._ended = False  # close() has drawn its last line: no bar is drawn again
-        self._iterable: Iterable[T] | None = None
+        self._iterable: Iterable[T] | AsyncIterable[T] | None = None
         self._iterating = False
         self._iterated = False
         self._log_mark: float | int = 0
@@ -248,13 +292,13 @@ class Progbar(Generic[T]):
         return done if done > seen else seen
 
     @property
-    def target(self) -> int | None:
+    def target(self) -> int | float | None:
         """Total number of steps, or None if unknown.  Settable, as Keras's
         ``progbar.target`` is: a loop of unknown length learns it at its end."""
         return self._target
 
     @target.setter
-    def target(self, value: int | None) -> None:
+    def target(self, value: float | None) -> None:
         target = _check_target(value)
         with self._lock:
             self._target = target
@@ -404,6 +448,9 @@ class Progbar(Generic[T]):
 
     def close(self) -> None:
         """Finish the bar's line (idempotent)."""
+        drain = getattr(self, "_drain", None)  # HOOK (issue 10, _handle): workers' last sends
+        if drain is not None:
+            drain()
         with self._lock:
             if self._closed:
                 return
@@ -427,7 +474,7 @@ class Progbar(Generic[T]):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __iter__(self) -> Iterator[T]:
+    def _take_iterable(self) -> Iterable[T] | AsyncIterable[T]:
         iterable = self._iterable
         if iterable is None:
             if self._iterated:
@@ -438,7 +485,44 @@ class Progbar(Generic[T]):
             raise TypeError("this Progbar wraps no iterable; use progbar.track(iterable)")
         self._iterable = None
         self._iterated = True
-        return self._iterate(iterable)
+        return iterable
+
+    def __iter__(self) -> Iterator[T]:
+        iterable = self._iterable
+        if iterable is not None and not hasattr(type(iterable), "__iter__") and hasattr(
+            type(iterable), "__aiter__"
+        ):
+            raise TypeError("this track() wraps an async iterable: use `async for`")
+        return self._iterate(self._take_iterable())  # type: ignore[arg-type]
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        iterable = self._iterable
+        if iterable is not None and not hasattr(type(iterable), "__aiter__"):
+            raise TypeError("this track() wraps a plain iterable: use `for`, not `async for`")
+        from ._async import aiterate
+
+        return aiterate(self, self._take_iterable())  # type: ignore[arg-type]
+
+    def handle(self) -> Handle:
+        """A picklable :class:`progbar.Handle` that reports into this bar from worker
+        processes or threads (``add``, ``log``, ``write``, child bars)."""
+        from ._handle import handle_for
+
+        return handle_for(self)
+
+    def _merge(
+        self,
+        n: float,
+        totals: Mapping[str, tuple[Any, float]] | None = None,
+        last: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Take in a batch from a worker: ``n`` more steps, averaged metrics as raw
+        ``(sum of v*w, sum of w)`` added to this bar's own (an exact merge), and
+        stateful metrics replaced by the last value received."""
+        with self._lock:
+            if totals or last:
+                self._store.merge(totals or {}, last or {})
+            self.update(self.current + n)
 
     # ------------------------------------------------------------------ internals
 
@@ -540,7 +624,7 @@ class Progbar(Generic[T]):
         finally:
             with self._lock:
                 got = handed()
-                if not exhausted and gc.get_referents(chunk):
+                if not exhausted and _holds_source(chunk):
                     got -= 1  # the islice still holds its source: a body was running
                 if base + got > self._seen:
                     self._seen = base + got
@@ -739,6 +823,17 @@ class Progbar(Generic[T]):
             self._writer.summary(fmt.format_keras2_summary(snap))
 
 
+def _holds_source(chunk: object) -> bool:
+    """Does this islice still hold its source iterator?  It drops it when a pull from
+    it failed (exhausted or raised), so after a loop ends early this tells whether the
+    last item's body was running.  From Python 3.12 islice is a heap type and lists its
+    own type among its referents: only a referent other than the type is the source."""
+    for ref in gc.get_referents(chunk):
+        if ref is not islice:
+            return True
+    return False
+
+
 _SEQUENCES = (list, tuple, range)
 _MAX_CHUNK = 65536  # Python runs once per this many items, at the most
 # Iterators whose length_hint is exact: what iter() gives for the exact types above.
@@ -850,16 +945,23 @@ def _after_fork_in_child() -> None:
 
 
 def track(
-    iterable: Iterable[T],
-    target: int | None = None,
+    iterable: Iterable[T] | AsyncIterable[T],
+    target: float | None = None,
     **options: Any,
 ) -> Progbar[T]:
     """Wrap ``iterable`` in a :class:`Progbar`: iterate it to get the same items.
 
-    ``target`` defaults to ``len(iterable)`` when it has one.  ``bar.log(...)``
-    records metrics for the step in progress.
+    ``target`` (or tqdm's ``total=``) defaults to ``len(iterable)`` when it has one.
+    ``bar.log(...)`` records metrics for the step in progress.  An async iterable
+    works the same way with ``async for``.
     """
-    if target is None:
+    cls = type(iterable)
+    if not (hasattr(cls, "__iter__") or hasattr(cls, "__aiter__") or hasattr(cls, "__getitem__")):
+        raise TypeError(
+            f"track() needs an iterable (or an async iterable) to wrap, got "
+            f"{cls.__name__}; for a bar you move by hand use Progbar(target)"
+        )
+    if target is None and options.get("total") is None:
         try:
             target = len(iterable)  # type: ignore[arg-type]
         except Exception:

@@ -416,7 +416,7 @@ class NotebookWriter(Writer):
     interval = 0.1  # the controller's default render interval in a notebook
 
     def __init__(
-        self, file: Stream | None, progress: Callable[[], tuple[float | int, int | None]]
+        self, file: Stream | None, progress: Callable[[], tuple[float | int, float | None]]
     ) -> None:
         super().__init__(file)
         self._progress = progress

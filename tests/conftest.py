@@ -1,12 +1,18 @@
+import importlib
+import importlib.util
 import os
+from typing import Any, Callable
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Keras 3 runs on the torch backend (CPU) in the tests.
 os.environ.setdefault("KERAS_BACKEND", "torch")
-# Keep the user's environment out of detection unless a test sets it.
+# Keep the user's environment out of detection unless a test sets it: the launcher's
+# rank variables too (a test run under torchrun or srun would otherwise be silent).
 for _name in ("PROGBAR_DYNAMIC", "PROGBAR_DISABLE", "PROGBAR_LOG_INTERVAL", "NO_COLOR",
-              "FORCE_COLOR"):
+              "FORCE_COLOR", "PROGBAR_ALL_RANKS", "RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK",
+              "MV2_COMM_WORLD_RANK", "SLURM_PROCID", "SLURM_NTASKS", "JSM_NAMESPACE_RANK"):
     os.environ.pop(_name, None)
 
 settings.register_profile(
@@ -17,6 +23,61 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci")
+
+# --------------------------------------------------------------------------- core / frameworks
+#
+# The core suite needs no framework and runs on every supported Python
+# (PROGBAR_CORE_ONLY=1, see .ci/run); the framework suites run on 3.11, where the
+# pinned wheels are.  A module listed here needs a framework as a whole; a core module
+# with a case or two that needs one marks them with `needs(...)` or `optional_import`.
+FRAMEWORK_MODULES = [
+    "test_adapter_keras.py",
+    "test_adapter_keras_backends.py",
+    "test_adapter_lightning.py",
+    "test_adapter_tf_keras.py",
+    "test_adapter_torch.py",
+    "test_adapter_transformers.py",
+    "test_jax_metrics.py",
+    "test_keras_diff.py",
+    "test_notebook.py",
+    "test_ray.py",
+]
+CORE_ONLY = os.environ.get("PROGBAR_CORE_ONLY") == "1"
+collect_ignore = FRAMEWORK_MODULES if CORE_ONLY else []
+
+
+def optional_import(name: str) -> Any:
+    """The module, or None where it is not installed (core-only runs)."""
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
+def needs(*modules: str) -> Callable[[Any], Any]:
+    """Skip a test, with the reason, where a framework it needs is not installed."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")
+
+
+# --------------------------------------------------------------------------- no skips in CI
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # CI installs every framework: a skipped test there is a missing install step,
+    # not a pass.  (Elsewhere a test whose framework is absent skips with its reason.)
+    if os.environ.get("CI") == "true" and not CORE_ONLY and _skipped:
+        print("\nCI must skip no test, but these were skipped:")
+        for line in _skipped:
+            print("  " + line)
+        session.exitstatus = 1
 
 
 class FakeClock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -90,7 +91,8 @@ def _value(rng: random.Random) -> Any:
 
 def make_scenario(seed: int) -> Scenario:
     rng = random.Random(seed)
-    target = rng.choice([None, 0, 1, rng.randint(2, 60), rng.randint(100, 10**6)])
+    target = rng.choice([None, 0, 1, rng.randint(2, 60), rng.randint(100, 10**6),
+                         rng.randint(9, 600) / 8])  # len(x) / batch_size
     names = rng.sample(["loss", "acc", "val_loss", "lr", "mae", "f1"], rng.randint(0, 6))
     mode = rng.random()
     stateful = stateless = None
@@ -112,7 +114,7 @@ def make_scenario(seed: int) -> Scenario:
     )
     t = sc.t0
     current: float = 0
-    span = target if target else 50
+    span = math.ceil(target) if target else 50
     # some scenarios count in fractional steps (samples of a partial batch, epochs):
     # the step weights are then fractional too, as in Keras
     fractional = rng.random() < 0.12
@@ -193,6 +195,7 @@ def test_scenarios_cover_what_they_claim() -> None:
     scs = [make_scenario(s) for s in range(N_SCENARIOS)]
     assert {sc.target for sc in scs} >= {None, 0, 1}
     assert any(sc.target and sc.target > 1000 for sc in scs)
+    assert any(isinstance(sc.target, float) and not sc.target.is_integer() for sc in scs)
     assert {sc.verbose for sc in scs} == {1, 2}
     assert {sc.dynamic for sc in scs} == {True, False}
     assert {sc.interval for sc in scs} == {0.0, 0.05, 1.0}
@@ -243,7 +246,7 @@ def test_keras_case_zero_target(style: str, verbose: int) -> None:
 
 
 def test_keras_case_stateful_stateless_raises() -> None:
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="^Only one of `stateful_metrics` or `stateless_metrics`"):
         Progbar(target=1, stateful_metrics=[], stateless_metrics=[])
 
 
