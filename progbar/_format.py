@@ -194,6 +194,36 @@ def truncate_cells(text: str, cells: int) -> str:
     return "".join(out)
 
 
+def truncate_ansi(line: str, cells: int) -> str:
+    """The longest prefix of a rendered ``line`` (text with SGR colour codes) that fits
+    in ``cells`` terminal cells; escape codes take no cells and colour is reset at the
+    cut.  For a line drawn for a wider terminal than it has now (a resize)."""
+    out: list[str] = []
+    used = 0
+    i = 0
+    coloured = False
+    n = len(line)
+    while i < n:
+        ch = line[i]
+        if ch == "\x1b":
+            end = line.find("m", i)
+            if end < 0:
+                break
+            out.append(line[i : end + 1])
+            coloured = True
+            i = end + 1
+            continue
+        w = cell_width(ch)
+        if used + w > cells:
+            break
+        out.append(ch)
+        used += w
+        i += 1
+    if coloured:
+        out.append("\x1b[0m")
+    return "".join(out)
+
+
 def segments_width(segments: Sequence[Segment]) -> int:
     return sum(cell_width(text) for text, _ in segments)
 
@@ -427,20 +457,32 @@ def format_keras(
     width: int,
     glyphs: Glyphs = UNICODE,
     max_cells: int | None = None,
+    with_bar: bool = True,
+    eta_up: bool = False,
 ) -> list[Segment]:
-    """Keras 3's verbose=1 line (without the ``\\b``/``\\r`` framing or padding)."""
+    """Keras 3's verbose=1 line (without the ``\\b``/``\\r`` framing or padding).
+
+    ``with_bar=False`` leaves the bar glyphs out (a final line too long for the
+    terminal); ``eta_up`` rounds the ETA up to a whole second (never ``0s`` while
+    steps remain) where the bytes need not be Keras's own.
+    """
     target = snap.target
     metrics = _metric_segments(snap.metrics)
     if target is not None and target > 0:
         head: list[Segment] = [(format_count(snap.current, target), BOLD), (" ", "")]
         bar = _keras_bar(snap.current, target, glyphs, max_cells is not None)
-        bar_width = width
+        bar_width = width if with_bar else 0
+        if not with_bar:
+            head = head[:1]
     else:
         head = [("%7d/Unknown" % snap.current, "")]
         bar = _no_bar
         bar_width = 0
     if target is not None and target > 0 and not snap.final:
-        clock = format_eta_keras(snap.per_step * (target - snap.current))
+        eta = snap.per_step * (target - snap.current)
+        if eta_up and snap.eta is not None:
+            eta = snap.eta
+        clock = format_eta_keras(eta)
     else:
         clock = f"{snap.elapsed:.0f}s"
     tail: list[Segment] = [
@@ -486,20 +528,27 @@ def format_keras2(
     snap: Snapshot,
     width: int,
     max_cells: int | None = None,
+    with_bar: bool = True,
+    eta_up: bool = False,
 ) -> list[Segment]:
-    """Keras 2's verbose=1 line: `` 120/500 [=====>....] - ETA: 41s - loss: 0.4132``."""
+    """Keras 2's verbose=1 line: `` 120/500 [=====>....] - ETA: 41s - loss: 0.4132``
+    (``with_bar`` and ``eta_up`` as in :func:`format_keras`)."""
     target = snap.target
     metrics = _metric_segments(snap.metrics)
     if target is not None and target > 0:
-        head: list[Segment] = [(format_count(snap.current, target) + " ", "")]
+        count = format_count(snap.current, target)
+        head: list[Segment] = [(count + " " if with_bar else count, "")]
         bar = _keras2_bar(snap.current, target, max_cells is not None)
-        bar_width = width
+        bar_width = width if with_bar else 0
     else:
         head = [("%7d/Unknown" % snap.current, "")]
         bar = _no_bar
         bar_width = 0
     if target is not None and target > 0 and not snap.final:
-        info = " - ETA: " + format_eta_keras(snap.per_step * (target - snap.current))
+        eta = snap.per_step * (target - snap.current)
+        if eta_up and snap.eta is not None:
+            eta = snap.eta
+        info = " - ETA: " + format_eta_keras(eta)
     else:
         info = " - %.0fs" % snap.elapsed + _keras2_per_step(snap.per_step, snap.unit)
     # keras 2's bar has no separating space before it, and its brackets are ASCII

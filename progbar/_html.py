@@ -7,7 +7,7 @@ same in JupyterLab, classic Notebook, VS Code and a saved ``.ipynb`` turned into
 
 from __future__ import annotations
 
-__all__ = ["escape", "format_html_bar"]
+__all__ = ["escape", "format_html_bar", "format_html_message"]
 
 
 def escape(text: str) -> str:
@@ -47,3 +47,11 @@ def format_html_bar(text: str, fraction: float | None, final: bool, width_em: in
     # pre-wrap: keep the column padding, but let many metrics wrap, not overflow
     parts.append(f'<span style="white-space:pre-wrap">{escape(text)}</span></div>')
     return "".join(parts)
+
+
+def format_html_message(text: str) -> str:
+    """A line written with ``bar.write()`` while bars are live: kept above them."""
+    return (
+        '<div class="progbar-message" style="font-family:var(--jp-code-font-family,'
+        f'monospace);font-size:13px;line-height:1.6;white-space:pre-wrap">{escape(text)}</div>'
+    )

@@ -14,19 +14,23 @@ import os
 import sys
 import time
 from _thread import RLock, allocate_lock
+from _weakref import ref as _weakref
 from itertools import chain, compress, islice
 
 from . import _format as fmt
-from . import _redirect
+from ._display import (
+    Display,
+    LineDisplay,
+    LiveDisplay,
+    NotebookDisplay,
+    NullDisplay,
+    Row,
+    display_for,
+)
 from ._metrics import MetricStore
 from ._rank import is_main_process
+from ._style import STYLES, make_style
 from ._writer import (
-    KerasWriter,
-    LineWriter,
-    LiveWriter,
-    NotebookWriter,
-    NullWriter,
-    Writer,
     can_encode,
     detect_color,
     detect_dynamic,
@@ -71,10 +75,6 @@ else:
 
         def __class_getitem__(cls, item):
             return cls
-
-STYLES = ("default", "keras", "keras2")
-_DEFAULT_WIDTH = {"default": 30, "keras": 20, "keras2": 30}
-_KERAS_ASCII = fmt.KERAS_ASCII
 
 
 def _check_target(target: object) -> int | float | None:
@@ -181,12 +181,11 @@ class Progbar(Generic[T]):
         label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
         if label is not None and not isinstance(label, str):
             raise TypeError(f"label must be a str or None, got {type(label).__name__}")
-        if style not in STYLES:
+        if not isinstance(style, str) or style not in STYLES:
             raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
         self._target = _check_target(target)
-        if width is None:
-            width = _DEFAULT_WIDTH[style]
-        elif isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int)
+                                  or width < 1):
             raise ValueError(f"width must be an int >= 1 or None, got {width!r}")
         if verbose not in (0, 1, 2) or isinstance(verbose, bool):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
@@ -203,53 +202,43 @@ class Progbar(Generic[T]):
 
         self._store = MetricStore(stateful_metrics, stateless_metrics)
         self._record = self._store.record  # bound once: update() is the hot path
-        self._keras_finalize = style == "keras"  # Keras 3: finalize replaces averages
-        self._style = style
-        self._width = width
+        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._start = self._clock()
+        # The style: throttle rule, time estimate, finalize rule and formatter.
+        self._style = make_style(style, self._start)
+        self._keras_finalize = self._style.keras_finalize  # read on the hot path
+        self._width = width if width is not None else self._style.default_width
         self._verbose = verbose
         self._unit = fmt.clean_name(unit_name)  # one line, whatever it holds
-        self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._label = fmt.clean_name(label) if label is not None else None
         self._lock = RLock()
 
+        # The display: one per stream, shared with the other bars drawing on it.
         stream = file
-        self._writer: Writer
-        self._label = label
-        self._leave = bool(leave)
+        self._display: Display
+        live = False
         if verbose == 0 or disabled_by_env() or not is_main_process():
-            self._writer = NullWriter()
-            live = False
+            self._display = NullDisplay()
         else:
             live = detect_dynamic(stream, dynamic)
-            if style == "default" and live and notebook_display(stream):
-                self._writer = NotebookWriter(stream, lambda: (self._seen, self._target))
-            elif style == "default":
-                self._writer = LiveWriter(stream) if live else LineWriter(stream)
+            if live and self._style.notebook_html and notebook_display(stream):
+                self._display = display_for(NotebookDisplay, stream)
             else:
-                self._writer = KerasWriter(stream, live)
-            if self._writer.live:  # so that logging_redirect() can find it
-                _redirect.register(self)
-        self._writer.on_encoding_error = self._use_ascii
+                self._display = display_for(LiveDisplay if live else LineDisplay, stream)
+        self._row = Row(self._style.keras_framing, bool(leave), _weakref(self))
+        if verbose == 1:
+            self._display.join(self._row)  # its place in the block, in starting order
         self._color = detect_color(stream, color)
-        self._glyphs = self._pick_glyphs(self._writer.stream)
+        self._glyphs = self._pick_glyphs(self._display.stream)
 
         if interval is None:
-            interval = 0.05 if (live or style != "default") else log_interval()
-            if isinstance(self._writer, NotebookWriter):
-                interval = NotebookWriter.interval
+            interval = self._style.interval(live, log_interval)
+            if isinstance(self._display, NotebookDisplay):
+                interval = NotebookDisplay.interval
         self._interval = float(interval)
 
         self._seen: float | int = 0
-        self._start = self._clock()
-        # Keras starts its throttle at 0, not at the start time; the keras styles
-        # keep that so that their first render happens exactly when Keras's does.
-        if style != "default" or live:
-            self._last_update = 0.0 if style != "default" else -math.inf
-        else:
-            self._last_update = self._start
-        self._time_after_first_step: float | None = None
-        self._ema: float | None = None
-        self._prev_t = self._start
-        self._prev_c: float | int = 0
+        self._last_update = self._style.first_update_mark(live)
         self._finished = False
         self._summarized = False
         self._closed = False
@@ -266,10 +255,10 @@ class Progbar(Generic[T]):
         self._tick_mark: float | int | None = None  # count the ticker last drew
         self._lock_acquire = self._lock.acquire
         self._lock_release = self._lock.release
-        # Default style on the real clock: update() reads the clock once per this many
-        # calls (0: every call -- the keras styles, and any injected clock, whose
-        # reads a test or a caller may count on).
-        self._clock_every = 1 if style == "default" and clock is None else 0
+        # update() reads the clock once per this many calls where the style allows
+        # it (0: every call -- the keras styles, and any injected clock, whose reads
+        # a test or a caller may count on).
+        self._clock_every = 1 if self._style.reads_clock_lazily(clock is not None) else 0
         self._clock_left = 1
         self._clock_t = self._start
         # A ticker thread renders from real time; with an injected clock the caller
@@ -312,17 +301,23 @@ class Progbar(Generic[T]):
     def live(self) -> bool:
         """True while the bar is redrawn in place on a terminal (or ``dynamic=True``):
         text for its screen should go through :meth:`write`."""
-        writer = self._writer
-        return bool(writer.live) and not writer.dead and not self._closed
+        display = self._display
+        return display.live and not display.dead and not self._closed
 
     @property
     def stream(self) -> object:
         """The stream the bar writes to now (``sys.stdout`` when ``file`` is None)."""
-        return self._writer.stream
+        return self._display.stream
 
     @property
     def style(self) -> str:
-        return self._style
+        """The style's name: ``"default"``, ``"keras"`` or ``"keras2"``."""
+        return self._style.name
+
+    @property
+    def label(self) -> str | None:
+        """The text shown before the count (None: none)."""
+        return self._label
 
     @property
     def verbose(self) -> int:
@@ -406,7 +401,7 @@ class Progbar(Generic[T]):
             try:
                 self._advance(current, now, finalize)
             except Exception:  # a display bug must never stop the loop
-                self._writer.dead = True
+                self._display.dead = True
         finally:
             self._lock_release()
 
@@ -442,9 +437,9 @@ class Progbar(Generic[T]):
             if self._verbose == 0:
                 return
             try:
-                self._writer.message(str(message))
+                self._display.message(str(message))
             except Exception:
-                self._writer.dead = True
+                self._display.dead = True
 
     def close(self) -> None:
         """Finish the bar's line (idempotent)."""
@@ -458,13 +453,10 @@ class Progbar(Generic[T]):
             if self._verbose == 0:
                 return
             try:
-                if self._style == "default" and not self._finished:
-                    # A log already holding this very state gets no duplicate line.
-                    if self._writer.live or self._shown != self._state_key(self._seen):
-                        self._render(self._seen, self._clock(), final=True)
-                self._writer.finish()
+                self._style.at_close(self)  # the default style draws its final line
+                self._display.finish(self._row)
             except Exception:
-                self._writer.dead = True
+                self._display.dead = True
             finally:
                 self._ended = True
 
@@ -593,7 +585,7 @@ class Progbar(Generic[T]):
         chunk: Iterator[T] = iter(())
         exhausted = False
         try:
-            if self._may_tick and self._verbose == 1 and not self._writer.dead:
+            if self._may_tick and self._verbose == 1 and not self._display.dead:
                 _ticker_add(self)  # renders on time even inside one long chunk
             while True:
                 chunk = islice(source, size)
@@ -650,7 +642,7 @@ class Progbar(Generic[T]):
                 try:
                     self._advance(current, self._clock() if now is None else now, False)
                 except Exception:
-                    self._writer.dead = True
+                    self._display.dead = True
                 if from_ticker and self._shown is not shown:
                     self._tick_mark = current  # drawn: the next tick waits for a move
         finally:
@@ -660,167 +652,51 @@ class Progbar(Generic[T]):
         if self._ticking:
             _ticker_discard(self)
 
-    def _state_key(self, current: float | int) -> tuple[Any, ...]:
-        return (current, self._store.snapshot())
-
     def _use_ascii(self) -> None:
-        self._glyphs = _KERAS_ASCII if self._style == "keras" else fmt.ASCII
+        self._glyphs = self._style.ascii_glyphs()
 
     def _pick_glyphs(self, stream: object) -> fmt.Glyphs:
-        if self._style == "keras2":
-            return fmt.ASCII
-        if self._style == "keras":
-            return fmt.UNICODE if can_encode(stream, "━") else _KERAS_ASCII
-        if not can_encode(stream, "━╸─…"):
-            return fmt.ASCII
-        return fmt.UNICODE if self._color else fmt.UNICODE_PLAIN
-
-    def _per_step(self, current: float | int, now: float) -> float:
-        """Seconds per step as each style estimates it."""
-        style = self._style
-        if style == "keras":
-            # Keras 3: exclude the first step (it holds compilation, warm-up...).
-            if not current:
-                return 0.0
-            if self._time_after_first_step is not None and current > 1:
-                per = (now - self._time_after_first_step) / (current - 1)
-            else:
-                per = (now - self._start) / current
-            if current == 1:
-                self._time_after_first_step = now
-            return per
-        if style == "keras2":
-            return (now - self._start) / current if current else 0.0
-        # default: the mean since the first render, then smoothed between renders
-        if current <= 0:
-            return 0.0
-        if self._ema is None or current <= self._prev_c:
-            if self._ema is None:
-                self._ema = (now - self._start) / current
-                self._prev_t, self._prev_c = now, current
-            return self._ema
-        instant = (now - self._prev_t) / (current - self._prev_c)
-        if self._time_after_first_step is None:  # the first estimate held step one
-            self._time_after_first_step = now
-            self._ema = instant
-        else:
-            self._ema = 0.3 * instant + 0.7 * self._ema
-        self._prev_t, self._prev_c = now, current
-        return self._ema
+        return self._style.glyphs(lambda text: can_encode(stream, text), self._color)
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
-        style = self._style
-        if style == "keras":
-            per_step = self._per_step(current, now)
-            if self._verbose == 1:
-                if now - self._last_update < self._interval and not finalize:
-                    return
-                self._show(current, now, per_step, finalize)
-            elif finalize and self._target:
-                self._summary(current, now, per_step)
-            self._last_update = now
-        elif style == "keras2":
-            target = self._target
-            if self._verbose == 1:
-                if (
-                    now - self._last_update < self._interval
-                    and target is not None
-                    and current < target
-                    and not finalize
-                ):
-                    return
-                self._show(current, now, self._per_step(current, now), finalize)
-            elif target is None or finalize:
-                self._summary(current, now, 0.0)
-            self._last_update = now
-        else:
-            if not finalize and now - self._last_update < self._interval:
-                return
-            self._last_update = now
-            self._render(current, now, finalize)
+        """Draw now or not: the style's throttle rule decides (see _style)."""
+        self._style.advance(self, current, now, finalize)
 
-    def _render(self, current: float | int, now: float, final: bool) -> None:
-        """Default style: draw the line (verbose 1) or the one summary line (verbose 2)."""
-        per_step = self._per_step(current, now)
-        if final:
-            self._finished = True
-            if current > 0:
-                per_step = (now - self._start) / current
-        if self._verbose == 2:
-            if final and not self._summarized:
-                self._summarized = True
-                snap = self._snapshot(current, now, per_step, True)
-                segs = fmt.format_default(snap, 0, self._glyphs, None, with_bar=False)
-                self._writer.summary(fmt.join_segments(segs, False))
-            return
-        self._show(current, now, per_step, final)
-
-    def _snapshot(
-        self, current: float | int, now: float, per_step: float, final: bool
-    ) -> fmt.Snapshot:
-        eta = None
-        target = self._target
-        if target is not None and not final and per_step > 0:
-            eta = max(per_step * (target - current), 0.0)
-        return fmt.Snapshot(
-            current=current,
-            target=target,
-            elapsed=now - self._start,
-            per_step=per_step,
-            metrics=self._store.snapshot(),
-            final=final,
-            unit=self._unit,
-            eta=eta,
-        )
+    def _labelled(self, line: str, cells: int, max_cells: int | None) -> tuple[str, int]:
+        """``label`` + a space before the line (cut to a third of the width at most)."""
+        label = self._label
+        if label is None:
+            return line, cells
+        if max_cells is not None and fmt.cell_width(label) > max(max_cells // 3, 1):
+            label = fmt.truncate_cells(label, max(max_cells // 3 - 1, 0)) + "…"
+        head = label + " "
+        return head + line, cells + fmt.cell_width(head)
 
     def _show(self, current: float | int, now: float, per_step: float, final: bool) -> None:
-        writer = self._writer
-        if writer.dead or self._ended:  # after close() a redraw would reopen the line
+        """Format the line (the style) and hand it to the display."""
+        display = self._display
+        if display.dead or self._ended:  # after close() a redraw would reopen the line
             return
-        columns = writer.columns()
+        columns = display.columns()
         max_cells = columns - 1 if columns else None
-        style = self._style
+        room = max_cells
+        if self._label is not None and max_cells is not None:
+            room = max_cells - self._labelled("", 0, max_cells)[1]
+        color = self._color and (display.live or self._style.keras_framing)
+        metrics = self._store.snapshot()
+        self._shown = (current, metrics)
+        line, cells = self._style.format_line(
+            self, current, now, per_step, final, metrics, room, display.live, color
+        )
+        line, cells = self._labelled(line, cells, max_cells)
         target = self._target
-        color = self._color and (writer.live or style != "default")
-        if target and style != "keras2":
-            # The fast path: one string, no segments, no Snapshot (see _format).
-            metrics = self._store.snapshot()
-            self._shown = (current, metrics)
-            if style == "keras":
-                fast = fmt.format_keras_fast(
-                    current, target, now - self._start, per_step, metrics, final,
-                    self._unit, self._width, self._glyphs, color, max_cells, self._cache,
-                )
-            else:
-                eta = None
-                if not final and per_step > 0:
-                    eta = max(per_step * (target - current), 0.0)
-                fast = fmt.format_default_fast(
-                    current, target, now - self._start, per_step, metrics, final,
-                    self._unit, eta, self._width, self._glyphs, color, max_cells,
-                    writer.live, self._cache,
-                )
-            if fast is not None:
-                writer.show(fast[0], fast[1], final)
-                return
-        snap = self._snapshot(current, now, per_step, final)
-        self._shown = (current, snap.metrics)
-        if style == "keras":
-            segs = fmt.format_keras(snap, self._width, self._glyphs, max_cells)
-        elif style == "keras2":
-            segs = fmt.format_keras2(snap, self._width, max_cells)
-        else:
-            segs = fmt.format_default(
-                snap, self._width, self._glyphs, max_cells, with_bar=writer.live
-            )
-        writer.show(fmt.join_segments(segs, color), fmt.segments_width(segs), final)
+        self._row.fraction = float(current) / target if target else None
+        display.draw(self._row, line, cells, final)
 
     def _summary(self, current: float | int, now: float, per_step: float) -> None:
-        snap = self._snapshot(current, now, per_step, True)
-        if self._style == "keras":
-            self._writer.summary(fmt.format_keras_summary(snap))
-        else:
-            self._writer.summary(fmt.format_keras2_summary(snap))
+        """The one line of a verbose=2 bar."""
+        text = self._style.format_summary(self, current, now, per_step)
+        self._display.summary(self._labelled(text, 0, None)[0])
 
 
 def _holds_source(chunk: object) -> bool:
@@ -896,10 +772,9 @@ def _ticker_discard(bar: Progbar[Any]) -> None:
 
 
 def _to_tick(bars: list[Progbar[Any]]) -> list[Progbar[Any]]:
-    """The running loops the ticker redraws: of those drawing on one stream, only the
-    newest (a nested inner loop's line, not its outer loop's)."""
-    running = [bar for bar in bars if not bar._closed and bar._handed is not None]
-    return list({id(bar.stream): bar for bar in running}.values())  # the later wins
+    """The running loops the ticker redraws: every one, each on its own row of its
+    stream's block (an outer loop's row above its inner loop's)."""
+    return [bar for bar in bars if not bar._closed and bar._handed is not None]
 
 
 def _run_ticker() -> None:

@@ -12,56 +12,35 @@ always went.  ``logging`` itself is imported only when the context is entered.
 from __future__ import annotations
 
 import sys
-from _thread import allocate_lock
 
+from ._display import newest_live_display
 from ._writer import StdoutRedirect, isatty
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
-    import weakref
-    from typing import Any, Callable, Iterable
+    from typing import Any, Callable, Iterable, Protocol
 
-    from ._progbar import Progbar
+    class Writable(Protocol):
+        """What a bar offers here (``progbar.Progbar`` has it): no import of it."""
 
-__all__ = ["logging_redirect", "register"]
+        @property
+        def live(self) -> bool: ...
 
-# Weak references to the live bars (redrawn in place), newest last.  Only live bars
-# are listed — line mode needs no routing — and a closed or collected bar drops out.
-_live: list[weakref.ref[Progbar[Any]]] = []
-_live_lock = allocate_lock()
+        @property
+        def stream(self) -> object: ...
 
+        def write(self, message: object) -> None: ...
 
-def register(bar: Progbar[Any]) -> None:
-    """Called by a live :class:`Progbar` when it is created."""
-    import weakref
-
-    with _live_lock:
-        _live[:] = [r for r in _live if _usable(r())]
-        _live.append(weakref.ref(bar))
+__all__ = ["logging_redirect"]
 
 
-def _usable(bar: Progbar[Any] | None) -> bool:
-    return bar is not None and bar.live
-
-
-def _newest_live_bar() -> Progbar[Any] | None:
-    with _live_lock:
-        refs = list(_live)
-    for ref in reversed(refs):
-        bar: Progbar[Any] | None = ref()
-        if _usable(bar):
-            return bar
-    return None
-
-
-def _same_screen(bar: Progbar[Any], stream: object) -> bool:
-    """Would text on ``stream`` land on the bar's screen?  The same stream, or two
-    terminals (stdout and stderr of one console)."""
-    target = bar.stream
+def _same_screen(screen: object, stream: object) -> bool:
+    """Would text on ``stream`` land on ``screen``?  The same stream, or two terminals
+    (stdout and stderr of one console)."""
     if isinstance(stream, StdoutRedirect):
         stream = stream.original
-    return stream is target or (isatty(stream) and isatty(target))
+    return stream is screen or (isatty(stream) and isatty(screen))
 
 
 def _handler_chain(logger: logging.Logger) -> list[logging.Logger]:
@@ -86,7 +65,7 @@ class _Redirect:
 
     def __init__(
         self,
-        bar: Progbar[Any] | None,
+        bar: Writable | None,
         loggers: Iterable[logging.Logger] | None,
         stdout: bool,
     ) -> None:
@@ -98,12 +77,18 @@ class _Redirect:
         self._proxy: StdoutRedirect | None = None
         self._saved_stdout: Any = None
 
-    def target(self, stream: object) -> Progbar[Any] | None:
-        """The bar that text for ``stream`` should go through, if any."""
-        bar = self._bar if self._bar is not None else _newest_live_bar()
-        if bar is None or not _usable(bar) or not _same_screen(bar, stream):
+    def target(self, stream: object) -> Callable[[str], None] | None:
+        """Where text for ``stream`` should go instead: the ``write`` of the given bar,
+        or of the newest terminal display with a live bar; None if nowhere."""
+        bar = self._bar
+        if bar is not None:
+            if not bar.live or not _same_screen(bar.stream, stream):
+                return None
+            return bar.write
+        display = newest_live_display()
+        if display is None or not _same_screen(display.stream, stream):
             return None
-        return bar
+        return display.message
 
     def __enter__(self) -> _Redirect:
         import logging
@@ -143,8 +128,7 @@ class _Redirect:
 
     def _print_route(self) -> Callable[[str], None] | None:
         proxy = self._proxy
-        bar = self.target(proxy.original if proxy is not None else sys.stdout)
-        return bar.write if bar is not None else None
+        return self.target(proxy.original if proxy is not None else sys.stdout)
 
     def __exit__(self, *exc: object) -> None:
         import logging
@@ -207,8 +191,8 @@ def _handler_class() -> Any:
             wrapped = self.wrapped
             if wrapped is not None and not wrapped.filter(record):
                 return
-            bar = self.redirect.target(self._stream())
-            if bar is None:
+            write = self.redirect.target(self._stream())
+            if write is None:
                 if wrapped is not None:
                     wrapped.emit(record)
                 elif self.fallback is not None:
@@ -216,7 +200,7 @@ def _handler_class() -> Any:
                 return
             try:
                 text = (wrapped or self).format(record)
-                bar.write(text)
+                write(text)
             except RecursionError:
                 raise
             except Exception:
@@ -227,7 +211,7 @@ def _handler_class() -> Any:
 
 
 def logging_redirect(
-    bar: Progbar[Any] | None = None,
+    bar: Writable | None = None,
     *,
     loggers: Iterable[logging.Logger] | None = None,
     stdout: bool = False,

@@ -22,26 +22,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "isatty",
-    "KerasWriter",
-    "LineWriter",
-    "LiveWriter",
-    "NotebookWriter",
-    "NullWriter",
     "StdoutRedirect",
-    "Writer",
+    "StreamOutput",
     "can_encode",
     "detect_color",
     "detect_dynamic",
     "disabled_by_env",
+    "forks",
     "in_notebook",
     "log_interval",
     "notebook_display",
+    "padding",
     "show_block",
     "terminal_columns",
+    "terminal_size",
 ]
 
 _devnull_installed = False
 _devnull_lock = allocate_lock()
+
 
 
 # --------------------------------------------------------------------------- detection
@@ -121,16 +120,25 @@ def log_interval() -> float:
     return 10.0
 
 
-def terminal_columns(stream: object) -> int | None:
-    """The width of the terminal behind ``stream``, or None when it is not one."""
+def terminal_size(stream: object) -> tuple[int, int] | None:
+    """``(columns, lines)`` of the terminal behind ``stream`` (measured at each call,
+    so a resize is seen at the next render), or None when it is not one."""
     if not isatty(stream):
         return None
     try:
         fd = stream.fileno()  # type: ignore[attr-defined]
-        columns = os.get_terminal_size(fd).columns
+        size = os.get_terminal_size(fd)
     except Exception:
         return None
-    return columns if columns > 0 else None
+    if size.columns <= 0:
+        return None
+    return size.columns, size.lines if size.lines > 0 else 0
+
+
+def terminal_columns(stream: object) -> int | None:
+    """The width of the terminal behind ``stream``, or None when it is not one."""
+    size = terminal_size(stream)
+    return size[0] if size is not None else None
 
 
 def can_encode(stream: object, text: str) -> bool:
@@ -161,9 +169,9 @@ def _silence_stdout_fd(stream: object) -> None:
             pass
 
 
-# --------------------------------------------------------------------------- writers
+# --------------------------------------------------------------------------- stream output
 
-# fork()s this process has gone through: a writer made before a fork is dead in the
+# fork()s this process has gone through: output made before a fork is dead in the
 # child.  An at-fork hook counts them (cheaper than a getpid() per write).
 _forks = [0]
 
@@ -172,35 +180,34 @@ def _count_fork() -> None:
     _forks[0] += 1
 
 
+def forks() -> int:
+    """How many times this process's ancestors forked into it (see StreamOutput)."""
+    return _forks[0]
+
+
 _fork_hook = False
 
 
 def _watch_forks() -> None:
     global _fork_hook
     if not _fork_hook and hasattr(os, "register_at_fork"):
-        _fork_hook = True  # once, at the first writer: nothing happens at import
+        _fork_hook = True  # once, at the first output: nothing happens at import
         os.register_at_fork(after_in_child=_count_fork)
 
 
-
-
-class Writer:
-    """Shows lines of one bar on one stream; display errors make it go quiet.
+class StreamOutput:
+    """Writes to one stream; display errors make it go quiet, never raise.
 
     ``file=None`` means ``sys.stdout``, looked up at every write so that
-    ``contextlib.redirect_stdout`` works.
+    ``contextlib.redirect_stdout`` works.  The displays (``_display``) build on this.
     """
-
-    live = False
-    _cols: int | None = None  # the terminal's width at the last render, if known
-    _not_tty: object = None  # the last stream found not to be a terminal
 
     def __init__(self, file: Stream | None) -> None:
         self._file = file
         self.dead = False
         self.on_encoding_error: Callable[[], None] | None = None
         _watch_forks()
-        self._forks = _forks[0]
+        self.fork_generation = _forks[0]
 
     @property
     def stream(self) -> Any:
@@ -213,7 +220,7 @@ class Writer:
         """Write and flush ``text``; never raises."""
         if self.dead or not text:
             return
-        if _forks[0] != self._forks:  # a fork()ed child must not draw on our line
+        if _forks[0] != self.fork_generation:  # a fork()ed child must not draw on our line
             self.dead = True
             return
         stream = self.stream
@@ -241,93 +248,8 @@ class Writer:
         except Exception:
             self.dead = True
 
-    # The interface every writer implements -------------------------------------
 
-    def show(self, line: str, cells: int, final: bool) -> None:
-        """Display one rendered line; ``final`` ends the bar."""
-        raise NotImplementedError
-
-    def message(self, text: str) -> None:
-        """Print ``text`` on its own line above the bar."""
-        self.emit(text if text.endswith("\n") else text + "\n")
-
-    def summary(self, line: str) -> None:
-        """One complete line (verbose=2)."""
-        self.emit(line + "\n")
-
-    def finish(self) -> None:
-        """End an open line, if any (close, Ctrl-C, early break)."""
-
-    def columns(self) -> int | None:
-        return None
-
-
-class NullWriter(Writer):
-    """verbose=0, PROGBAR_DISABLE, or rank != 0: shows nothing."""
-
-    def __init__(self) -> None:
-        super().__init__(None)
-        self.dead = True
-
-    def show(self, line: str, cells: int, final: bool) -> None:
-        return
-
-    def message(self, text: str) -> None:
-        return
-
-    def summary(self, line: str) -> None:
-        return
-
-
-class LiveWriter(Writer):
-    """A terminal: ``\\r`` + line + padding over the previous one; ``\\n`` when done."""
-
-    live = True
-
-    def __init__(self, file: Stream | None) -> None:
-        super().__init__(file)
-        self._prev_cells = 0
-        self._last = ""
-        self._last_cells = 0
-        self._open = False
-
-    def columns(self) -> int | None:
-        stream = self.stream
-        if stream is self._not_tty:  # asked before: not a terminal (see terminal_columns)
-            return None
-        self._cols = cols = terminal_columns(stream)
-        if cols is None and not isatty(stream):
-            self._not_tty = stream
-        return cols
-
-    def show(self, line: str, cells: int, final: bool) -> None:
-        pad = _padding(self._prev_cells, cells, self._cols)
-        self.emit("\r" + line + pad + ("\n" if final else ""))
-        self._prev_cells = 0 if final else cells
-        self._last, self._last_cells = ("", 0) if final else (line, cells)
-        self._open = not final
-
-    def message(self, text: str) -> None:
-        if not self._open:
-            super().message(text)
-            return
-        lines = text.rstrip("\n")
-        pad = _padding(self._prev_cells, _longest(lines), self._cols)
-        self.emit("\r" + lines + pad + "\n" + self._last)
-        self._prev_cells = self._last_cells
-
-    def summary(self, line: str) -> None:
-        self.finish()
-        super().summary(line)
-
-    def finish(self) -> None:
-        if self._open:
-            self.emit("\n")
-            self._open = False
-            self._prev_cells = 0
-
-
-def _padding(prev_cells: int, cells: int, columns: int | None) -> str:
+def padding(prev_cells: int, cells: int, columns: int | None) -> str:
     """Spaces that blank the rest of the previous line, never past ``columns - 1``:
     after the terminal shrinks, padding to the old width would wrap, so the rest of
     the old line (cut by the terminal, not reflowed) is erased with EL instead."""
@@ -339,60 +261,6 @@ def _padding(prev_cells: int, cells: int, columns: int | None) -> str:
     return (" " * (prev_cells - cells) if prev_cells > cells else "") + erase
 
 
-def _longest(text: str) -> int:
-    from ._format import cell_width
-
-    return max((cell_width(part) for part in text.split("\n")), default=0)
-
-
-class LineWriter(Writer):
-    """A log file, pipe or CI console: one plain line per render, no control bytes."""
-
-    def show(self, line: str, cells: int, final: bool) -> None:
-        self.emit(line + "\n")
-
-
-class KerasWriter(Writer):
-    """Keras's own framing, byte for byte: ``\\b`` * previous width + ``\\r`` when
-    dynamic, ``\\n`` before each line otherwise; padding to the previous width."""
-
-    def __init__(self, file: Stream | None, dynamic: bool) -> None:
-        super().__init__(file)
-        self.live = dynamic
-        self._prev_cells = 0
-        self._last = ""
-        self._last_cells = 0
-        self._open = False
-
-    def columns(self) -> int | None:
-        self._cols = terminal_columns(self.stream) if self.live else None
-        return self._cols
-
-    def show(self, line: str, cells: int, final: bool) -> None:
-        head = "\b" * self._prev_cells + "\r" if self.live else "\n"
-        pad = _padding(self._prev_cells, cells, self._cols)
-        self.emit(head + line + pad + ("\n" if final else ""))
-        self._prev_cells = cells
-        self._last, self._last_cells = line, cells
-        self._open = not final
-
-    def message(self, text: str) -> None:
-        if not (self._open and self.live):
-            self.finish()
-            super().message(text)
-            return
-        lines = text.rstrip("\n")
-        pad = _padding(self._prev_cells, _longest(lines), self._cols)
-        self.emit("\r" + lines + pad + "\n")
-        self._prev_cells = 0
-        self.show(self._last, self._last_cells, False)
-
-    def finish(self) -> None:
-        if self._open:
-            self.emit("\n")
-            self._open = False
-
-
 # --------------------------------------------------------------------------- notebook
 
 
@@ -400,57 +268,6 @@ def notebook_display(stream: object) -> bool:
     """True when a bar on ``stream`` should be drawn as HTML: inside a Jupyter kernel,
     writing to the cell's own output (``file=None`` or ``sys.stdout``)."""
     return in_notebook() and stream in (None, sys.stdout)
-
-
-class NotebookWriter(Writer):
-    """A Jupyter kernel: an HTML bar shown once with ``display(..., display_id=True)``
-    and then updated in place, so a cell holds one bar however long the loop runs.
-
-    IPython is imported on the first draw (only a kernel gets here).  The controller
-    renders at most every :attr:`interval` seconds; identical frames are not sent, so
-    the number of messages to the browser grows with time, never with steps.
-    Messages and verbose=2 summaries stay plain text in the cell's output.
-    """
-
-    live = False  # the line it gets is the text beside the HTML bar: no glyph bar
-    interval = 0.1  # the controller's default render interval in a notebook
-
-    def __init__(
-        self, file: Stream | None, progress: Callable[[], tuple[float | int, float | None]]
-    ) -> None:
-        super().__init__(file)
-        self._progress = progress
-        self._handle: Any = None
-        self._last_html = ""
-        self.updates = 0  # display updates sent (the first display not counted)
-
-    def show(self, line: str, cells: int, final: bool) -> None:
-        if self.dead:
-            return
-        from ._html import format_html_bar
-
-        current, target = self._progress()
-        fraction = float(current) / target if target else None
-        html = format_html_bar(line, fraction, final)
-        if html == self._last_html:
-            return
-        self._last_html = html
-        # A MIME bundle, not a bare HTML object: frontends that cannot show HTML
-        # (jupyter console, qtconsole) show the text line instead of an object repr.
-        bundle = {"text/html": html, "text/plain": line}
-        try:
-            if self._handle is None:
-                from IPython import display as ipython_display
-
-                ipd: Any = ipython_display  # untyped
-                self._handle = ipd.display(bundle, raw=True, display_id=True)
-                if self._handle is None:  # not a display-capable shell after all
-                    self.dead = True
-            else:
-                self._handle.update(bundle, raw=True)
-                self.updates += 1
-        except Exception:
-            self.dead = True
 
 
 def show_block(
@@ -488,7 +305,7 @@ class StdoutRedirect:
     Complete lines printed while a live bar is open go through ``route`` (the bar's
     ``write``), so they appear above the bar instead of tearing it; otherwise text
     goes straight to the original stream.  Bars writing to ``sys.stdout`` draw on
-    :attr:`original` (see :attr:`Writer.stream`), never through this object.
+    :attr:`original` (see :attr:`StreamOutput.stream`), never through this object.
     """
 
     def __init__(self, original: Any, route: Callable[[], Callable[[str], None] | None]) -> None:

@@ -71,11 +71,25 @@ def cells(text: str) -> int:
     return max(n, per_char)
 
 
-def frames(output: str) -> list[str]:
+def frames(output: str, live: bool = False) -> list[str]:
     """The lines a live writer drew: split on ``\\r``/``\\n``, backspaces and ANSI
-    removed (a keras style moves back with ``\\b`` before its ``\\r``)."""
+    removed (a keras style moves back with ``\\b`` before its ``\\r``).
+
+    ``live=True`` keeps only the lines redrawn in place, leaving out those ended by a
+    newline: final lines (records, which wrap rather than lose a metric) and messages.
+    """
     text = strip_ansi(output).replace("\b", "")
-    return [part for part in re.split(r"[\r\n]", text)]
+    if not live:
+        return [part for part in re.split(r"[\r\n]", text)]
+    parts = re.split(r"([\r\n])", text.replace("\r\n", "\n"))  # a pty's ONLCR
+    return [p for p, end in zip(parts[::2], parts[1::2] + [""]) if end != "\n"]
+
+
+def final_lines(output: str) -> list[str]:
+    """The lines ended by a newline (final lines and messages), as written."""
+    text = strip_ansi(output).replace("\b", "").replace("\r\n", "\n")
+    parts = re.split(r"([\r\n])", text)
+    return [p for p, end in zip(parts[::2], parts[1::2] + [""]) if end == "\n" and p]
 
 
 # --------------------------------------------------------------------------- ptys

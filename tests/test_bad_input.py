@@ -93,7 +93,7 @@ def test_odd_current_is_shown(style: str, live: bool, sequence: list[Any], shown
     bar.close()
     assert bar.current == sequence[-1]
     assert shown in out.getvalue()
-    assert not bar._writer.dead  # the display survived
+    assert not bar._display.dead  # the display survived
 
 
 @reliability("Bad input", "`current` far past target on a fitted terminal: bar stays in the line (keras styles)")
@@ -106,7 +106,7 @@ def test_current_past_target_fits(style: str) -> None:
     for c in (5, 40, 10**9, -7):
         bar.update(c, [("loss", 0.5)])
     bar.close()
-    assert all(cells(f) <= 79 for f in frames(out.getvalue()))
+    assert all(cells(f) <= 79 for f in frames(out.getvalue(), live=True))
     assert "1000000000/10" in out.getvalue()
     os.close(master)
     os.close(slave)
@@ -211,7 +211,7 @@ def test_values_are_displayed(style: str, live: bool, label: str, value: Any, sh
     bar.close()
     text = out.getvalue()
     assert shown in text, (label, text)
-    assert not bar._writer.dead
+    assert not bar._display.dead
     for t, _ in bar.totals().values():  # no autograd graph is kept alive
         assert not getattr(t, "requires_grad", False)
 

@@ -140,10 +140,10 @@ def test_default_style_live_lines() -> None:
     bar.update(450, [("loss", 0.4), ("acc", 0.88)])
     frames = out.getvalue().split("\r")[1:]
     # first frame: 0.5 s for one step; no ETA smoothing yet beyond the first step
-    assert frames[0] == "   1/1000   0% ────────────────────────────── 0:00<8:19 2.0 step/s - loss: 0.9000"
-    # step one is excluded: 449 steps in 12 s -> 37.4 step/s, 550 left -> 14.7 s
+    assert frames[0] == "   1/1000   0% ────────────────────────────── 0:00<8:20 2.0 step/s - loss: 0.9000"
+    # step one is excluded: 449 steps in 12 s -> 37.4 step/s, 550 left -> 14.7 s, shown rounded up
     assert frames[1] == (
-        " 450/1000  45% ━━━━━━━━━━━━━╸──────────────── 0:12<0:14 37.4 step/s"
+        " 450/1000  45% ━━━━━━━━━━━━━╸──────────────── 0:12<0:15 37.4 step/s"
         " - loss: 0.4011 - acc: 0.8800"
     )
 

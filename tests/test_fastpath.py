@@ -342,7 +342,9 @@ def test_only_live_verbose_1_loops_are_ticked() -> None:
     assert seen == [False, False, False]
 
 
-def test_the_ticker_draws_only_the_newest_loop_on_a_stream() -> None:
+def test_the_ticker_draws_every_running_loop_each_on_its_row() -> None:
+    # Several loops on one stream share its block, one row each: the ticker draws
+    # all of them (the outer loop's row above the inner loop's), skipping closed ones.
     import progbar._progbar as core
 
     screen, other = io.StringIO(), io.StringIO()
@@ -351,6 +353,6 @@ def test_the_ticker_draws_only_the_newest_loop_on_a_stream() -> None:
     elsewhere = Progbar(9, file=other, dynamic=True)
     for bar in (outer, inner, elsewhere):
         bar._handed = lambda: 1  # as while their loops run
-    assert core._to_tick([outer, inner, elsewhere]) == [inner, elsewhere]
-    inner.close()  # the inner loop ended: its outer loop is drawn again
+    assert core._to_tick([outer, inner, elsewhere]) == [outer, inner, elsewhere]
+    inner.close()
     assert core._to_tick([outer, inner, elsewhere]) == [outer, elsewhere]

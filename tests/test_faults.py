@@ -116,7 +116,7 @@ def test_full_disk(style: str, live: bool) -> None:
         bar.update(i + 1, [("loss", 0.5)])
     bar.write("x")
     bar.close()
-    assert bar._writer.dead  # it went quiet
+    assert bar._display.dead  # it went quiet
     try:
         stream.close()  # the user's own file: its buffered bytes cannot be written either
     except OSError:
@@ -154,7 +154,7 @@ def test_narrow_encodings(encoding: str, style: str, live: bool) -> None:
     assert "10/10" in text and "loss: 0.5000" in text
     assert "━" not in text and "╸" not in text
     assert "?" in text  # what cannot be encoded is replaced, not dropped silently
-    assert not bar._writer.dead
+    assert not bar._display.dead
 
 
 # --------------------------------------------------------------------------- ptys
@@ -260,8 +260,11 @@ def test_sigwinch_resize() -> None:
     n = child.ack()
     stream.feed(child.wait_output(n)[fed:])
     assert child.finish() == 0
-    last = [f for f in frames(child.text()[-400:]) if "/1000" in f][-1]
-    assert cells(last) <= 9
+    last = [f for f in frames(child.text()[-400:], live=True) if "/1000" in f][-1]
+    assert cells(last) <= 9  # the last live frame fits the 10 columns
+    record = [f for f in frames(child.text()[-400:]) if "/1000" in f][-1]
+    for name in ("loss", "accuracy", "a_rather_long_metric_name"):  # the final line is
+        assert f"{name}: " in record  # a record: it keeps every metric, wrapping
 
 
 def _run_sigint(mode: str) -> tuple[int, list[str], str]:

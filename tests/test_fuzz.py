@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _reliability import Clock, TTYCapture, cells, frames, reliability, set_winsize, tick
+from _reliability import (
+    Clock,
+    TTYCapture,
+    cells,
+    final_lines,
+    frames,
+    reliability,
+    set_winsize,
+    tick,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -136,9 +145,13 @@ def test_corpus(path: Path) -> None:
     for current, vals in case["calls"]:
         bar.update(current, [(n, _decode(v)) for n, v in vals])
     bar.close()
-    assert not bar._writer.dead
-    for frame in frames(out.getvalue()):
+    assert not bar._display.dead
+    for frame in frames(out.getvalue(), live=True):  # live lines fit the terminal
         assert cells(frame) <= case["columns"] - 1, frame
+    if bar.metrics():  # the final line is a record: it keeps every metric, wrapping
+        record = final_lines(out.getvalue())[-1]
+        for name in bar.metrics():
+            assert fmt.clean_name(name) + ": " in record, (name, record)
     for value in bar.metrics().values():
         assert isinstance(value, (float, str))
     os.close(master)

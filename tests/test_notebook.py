@@ -37,7 +37,7 @@ for i in range(1, {STEPS} + 1):
     bar.update(i, [("loss", 0.25 + (i % 2) * 0.5), ("acc", 0.5 + (i % 2) * 0.25)])
 bar.close()
 assert "IPython" in sys.modules and "ipywidgets" not in sys.modules
-print(type(bar._writer).__name__, bar._writer.updates)
+print(type(bar._display).__name__, bar._display.updates)
 """
 
 KERAS_CELL = """
@@ -120,7 +120,7 @@ def test_default_bar_is_one_html_display_updated_in_place(executed: Any) -> None
     plain = displays[0].data["text/plain"]
     assert plain.startswith(f"{STEPS}/{STEPS} 100% ") and "loss: 0.5000" in plain
     text = "".join(o.text for o in outputs if o.output_type == "stream")
-    assert text.split() == ["NotebookWriter", str(updates)]
+    assert text.split() == ["NotebookDisplay", str(updates)]
 
 
 def test_keras_style_keeps_its_text_in_a_notebook(executed: Any) -> None:

@@ -41,16 +41,31 @@ def test_narrow_terminal_shows_one_unwrapped_line(style: str) -> None:
     assert cell_width(lines[0]) <= 39
 
 
+NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "precision", "recall", "auc", "lr")
+
+
 @pytest.mark.parametrize("style", ["default", "keras", "keras2"])
-def test_final_line_is_intact_after_the_bar_finishes(style: str) -> None:
+def test_final_line_is_a_record_with_every_metric(style: str) -> None:
+    # The final line is never elided: too long for 40 columns, it drops the bar
+    # glyphs and wraps (it is printed once, never redrawn), keeping every metric.
     res = run_on_pty(SCRIPT.format(style=style, stop=100, hard_exit=False), cols=40)
     assert res.returncode == 0
     lines = res.nonblank()
-    assert len(lines) == 1, lines
     assert lines[0].startswith("100/100")
-    assert cell_width(lines[0]) <= 39
+    record = "".join(line.ljust(40) if len(line) == 40 else line for line in lines)
+    for name in NAMES:
+        assert f"{name}: " in record, (name, lines)
+    assert "━" not in record and "[" not in record and "=" not in record  # no bar glyphs
     # the cursor ended on a fresh line: the final line ends with a newline
     assert res.raw.rstrip(b" ").endswith(b"\n")
+
+
+@pytest.mark.parametrize("style", ["default", "keras", "keras2"])
+def test_final_line_that_fits_keeps_its_bar(style: str) -> None:
+    res = run_on_pty(SCRIPT.format(style=style, stop=100, hard_exit=False), cols=200)
+    (line,) = res.nonblank()
+    assert line.startswith("100/100") and cell_width(line) <= 199
+    assert ("[" if style == "keras2" else "━") in line
 
 
 def test_wide_terminal_shows_every_metric() -> None:
