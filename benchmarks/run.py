@@ -249,7 +249,7 @@ def case_metrics(n: int, rounds: int, tty: Pty, null: Any) -> list[list[str]]:
     def floor() -> int:
         # The least any thread-safe, per-call-averaging update can do in pure Python:
         # take a lock, add each value to its running sum and count, store the step.
-        # Not a progress bar; it shows where the SPEC's 0.35x target sits against
+        # Not a progress bar; it shows where the design's 0.35x target sits against
         # what the interpreter itself costs on this machine.
         lock = threading.RLock()
         acquire, release = lock.acquire, lock.release
@@ -456,7 +456,113 @@ def case_tensors(steps: int) -> list[list[str]]:
     ]]
 
 
+def case_handle(n: int, rounds: int, tty: Pty) -> list[list[str]]:
+    """8. A worker's ``handle.add(1)`` against a local ``bar.add(1)`` (design.md §9: <= 2x).
+
+    Both run here, round-robin; the handle's calls take the same path as in a worker
+    process (a lock and a sum; its sender thread sends once per interval).  A row
+    measured inside a forked worker process follows, for the record.
+    """
+    import multiprocessing as mp
+
+    def noop(k: int) -> None:
+        pass
+
+    def base() -> int:
+        for _ in range(n):
+            noop(1)
+        return n
+
+    def local() -> int:
+        bar = Progbar(n, file=tty.file, dynamic=True)
+        add = bar.add
+        for _ in range(n):
+            add(1)
+        bar.close()
+        return n
+
+    def via_handle() -> int:
+        bar = Progbar(n, file=tty.file, dynamic=True)
+        add = bar.handle().add
+        for _ in range(n):
+            add(1)
+        bar.close()
+        return n
+
+    res = round_robin({"no-op call": base, "local bar.add(1)": local,
+                       "worker handle.add(1)": via_handle}, rounds)
+
+    def in_worker(h: Any, conn: Any) -> None:
+        add = h.add
+        add(1)  # connects (once per process)
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                add(1)
+            times.append((time.perf_counter() - t0) / n * 1e9)
+        h.close()
+        conn.send(times)
+
+    bar = Progbar(None, file=tty.file, dynamic=True)
+    ctx = mp.get_context("fork")
+    ours, theirs = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=in_worker, args=(bar.handle(), theirs))
+    proc.start()
+    res["worker handle.add(1) · in a forked worker"] = ours.recv()
+    proc.join()
+    bar.close()
+    b_min = min(res["no-op call"])
+    l_net = min(res["local bar.add(1)"]) - b_min
+    rows = []
+    for name, ts in res.items():
+        what, _, mode = name.partition(" · ")
+        net = min(ts) - b_min
+        rows.append([
+            "8. worker handle.add(1)", what, mode or ("-" if name == "no-op call" else "live"),
+            fmt_ns(min(ts)), fmt_ns(statistics.median(ts)),
+            "" if name == "no-op call" else fmt_ns(net),
+            f"{net / l_net:.2f}× local add" if "handle" in name and l_net > 0 else "",
+        ])
+    return rows
+
+
 # --------------------------------------------------------------------------- main
+
+
+def case_block(n: int, rounds: int, null: Any) -> list[list[str]]:
+    """9. Several bars: one frame of a 3-bar block (a bar's update redraws the whole
+    block: its line formatted, the other two as drawn, one write) against one
+    single-bar render (design.md §9: <= 3x)."""
+    four = [("loss", 0.41), ("acc", 0.88), ("val_loss", 0.52), ("val_acc", 0.84)]
+
+    def single() -> int:
+        bar = Progbar(10 * n, file=null, dynamic=True, interval=0)
+        for i in range(1, n + 1):
+            bar.update(i, four)
+        bar.close()
+        return n
+
+    def block() -> int:
+        epoch = Progbar(3, file=null, dynamic=True, interval=0, label="epoch")
+        train = Progbar(10 * n, file=null, dynamic=True, interval=0, label="train")
+        valid = Progbar(10 * n, file=null, dynamic=True, interval=0, label="valid")
+        epoch.update(1)
+        valid.update(1, four)
+        for i in range(1, n + 1):
+            train.update(i, four)  # one frame: three rows, one write
+        for bar in (train, valid, epoch):
+            bar.close()
+        return n
+
+    res = round_robin({"one bar": single, "3-bar block": block}, rounds)
+    one = min(res["one bar"])
+    return [
+        ["9. several bars: one frame (update+draw)", name, "live → /dev/null",
+         fmt_ns(min(ts)), fmt_ns(statistics.median(ts)), "",
+         f"{min(ts) / one:.2f}× one bar"]
+        for name, ts in res.items()
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -489,6 +595,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += case_memory([1_000, 10_000] if q else [100_000, 1_000_000], null)
     if want(7):
         rows += case_tensors(50 if q else 400)
+    if want(8):
+        rows += case_handle(5_000 if q else 200_000, 2 if q else 7, tty)
+    if want(9):
+        rows += case_block(500 if q else 20_000, 2 if q else 7, null)
     tty.close()
     head = ["case", "variant", "output", "min", "median", "net", "ratio"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]

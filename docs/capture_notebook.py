@@ -36,6 +36,17 @@ for i in range(1, 621):
     t[0] += 0.0125
     bar.update(i, [("loss", 1 / i ** 0.5), ("acc", 0.5 + i / 2500)])
 """,
+    """\
+# nested bars: one output for the block, finished bars and messages kept above
+import progbar
+t = [0.0]
+for epoch in (epochs := progbar.track(range(3), label="epoch", clock=lambda: t[0])):
+    for step in (bar := progbar.track(range(200), label="train", clock=lambda: t[0])):
+        t[0] += 0.05
+        bar.log(loss=0.9 / (1 + epoch + step / 200))
+        if epoch == 1 and step == 120:
+            bar.write("checkpoint saved")
+""",
 ]
 
 
@@ -73,6 +84,8 @@ pre{{margin:2px 0;font-size:13px}} .out{{margin:2px 0}}</style>
     target = ROOT / "docs" / "notebook-bar.html"
     target.write_text(page)
     print(f"wrote {target}")
+    for out in nb.cells[-1].outputs:  # the nested block as text (the README shows it)
+        print(out.get("data", {}).get("text/plain") or out)
 
 
 if __name__ == "__main__":

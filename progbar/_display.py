@@ -88,6 +88,12 @@ class Display(StreamOutput):
         self.lock = RLock()
         self.rows: list[Row] = []
         self.on_encoding_error = self._to_ascii
+        self.scope = self.current_scope()
+
+    @staticmethod
+    def current_scope() -> object:
+        """Bars join a display only within one scope (a notebook cell; else one)."""
+        return None
 
     def _to_ascii(self) -> None:
         for row in list(self.rows):
@@ -171,12 +177,14 @@ class LineDisplay(Display):
     def draw(self, row: Row, line: str, cells: int, final: bool) -> None:
         with self.lock:
             if row.keras:
-                if self._open is not None and self._open is not row and not self._open.keras:
-                    self._open = None
-                pad = padding(row.prev, cells, None)
-                self.emit("\n" + line + pad + ("\n" if final else ""))
+                if final and not row.leave:  # transient: no final line, end the open one
+                    if self._open is row:
+                        self._end_open()
+                else:
+                    pad = padding(row.prev, cells, None)
+                    self.emit("\n" + line + pad + ("\n" if final else ""))
+                    self._open = None if final else row
                 row.prev = cells
-                self._open = None if final else row
             else:
                 self._end_open()
                 if not final or row.leave:
@@ -245,10 +253,16 @@ class LiveDisplay(Display):
     def draw(self, row: Row, line: str, cells: int, final: bool) -> None:
         with self.lock:
             row.line, row.cells = line, cells
+            rows = self.rows
+            if len(rows) == 1 and rows[0] is row and not self._block:  # alone: the hot path
+                if final:
+                    self._leave_row(row)
+                self._one_line(row, line, cells, final)
+                return
             if final:
                 self._leave_row(row)
-            elif row not in self.rows:
-                self.rows.append(row)  # a bar drawn again after its final line
+            elif row not in rows:
+                rows.append(row)  # a bar drawn again after its final line
             self._prune()
             if not self._block:
                 others = [r for r in self.rows if r is not row and r.line is not None]
@@ -258,7 +272,8 @@ class LiveDisplay(Display):
                 if os.environ.get("TERM") == "dumb":  # no cursor movement: newest wins
                     self._dumb(row, line, cells, final)
                     return
-                self._block = True
+                self._block = True  # from here on the rows are drawn as a block
+                self._drawn = 1 if self._cur is not None else 0  # the line now shown
             self._frame([line] if final and row.leave else [])
 
     def _one_line(self, row: Row, line: str, cells: int, final: bool) -> None:
@@ -388,6 +403,18 @@ class NotebookDisplay(Display):
 
     interval = 0.1  # the controller's default render interval in a notebook
 
+    @staticmethod
+    def current_scope() -> object:
+        # One output per cell: a bar left unfinished in an earlier cell (an
+        # interrupted loop) must not pull this cell's bars into that cell's output.
+        try:
+            from IPython import get_ipython
+
+            shell: Any = get_ipython()
+            return getattr(shell, "execution_count", None)
+        except Exception:
+            return None
+
     def __init__(self, file: Stream | None) -> None:
         super().__init__(file)
         self._handle: Any = None
@@ -401,8 +428,8 @@ class NotebookDisplay(Display):
             if final:
                 if row.leave:
                     self._records.append(self._bar_html(row, True))
-                self._publish()
                 self._leave_row(row)
+                self._publish()
                 return
             if row not in self.rows:
                 self.rows.append(row)
@@ -428,10 +455,11 @@ class NotebookDisplay(Display):
 
     def finish(self, row: Row) -> None:
         with self.lock:
-            if row in self.rows and row.line is not None and row.leave:
+            keep = row in self.rows and row.line is not None and row.leave
+            if keep:
                 self._records.append(self._bar_html(row, True))
+            if self._leave_row(row):
                 self._publish()
-            self._leave_row(row)
 
     def _publish(self) -> None:
         if self.dead:
@@ -481,6 +509,7 @@ def display_for(kind: type[Display], file: Stream | None) -> Display:
             or display.dead
             or display.fork_generation != forks()
             or display._file is not file
+            or display.scope != kind.current_scope()
         ):
             display = _displays[key] = kind(file)
         return display

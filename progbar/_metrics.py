@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 # collections.abc is this module re-exported; importing it by that name would load
-# the whole ``collections`` package at ``import progbar`` (SPEC 9: import time).
+# the whole ``collections`` package at ``import progbar`` (design.md §9: import time).
 from _collections_abc import Mapping
 
 TYPE_CHECKING = False
@@ -43,15 +43,26 @@ class _Raw:
 def _mean_of_sequence(seq: Iterable[Any]) -> Any:
     total: Any = 0
     n = 0
+    values = []
     for item in seq:
         v = coerce(item)
         if isinstance(v, _Raw):  # not all numbers: show the whole value, not one item
             return _Raw(seq)
-        total = total + v
+        values.append(v)
         n += 1
     if n == 0:
         return math.nan
-    return total / n
+    try:
+        for v in values:
+            total = total + v
+        return total / n
+    except ArithmeticError:  # ints beyond a float's range: their exact mean
+        try:
+            from decimal import Decimal
+
+            return sum((Decimal(v) for v in values), Decimal(0)) / n
+        except Exception:
+            return _Raw(seq)
 
 
 def coerce(value: Any) -> Any:
@@ -86,6 +97,13 @@ def coerce(value: Any) -> Any:
             return value.mean()
         except Exception:
             return _Raw(value)
+    if _is_jax_array(cls):
+        # float(x) on a JAX array waits for the device to finish computing it (a host
+        # sync per step); x + y does not.  Keep it as it is: it is summed on the device
+        # and read back once per render, in snapshot().
+        if getattr(getattr(value, "dtype", None), "kind", "f") == "c":
+            return _Raw(value)  # complex: shown as text, as numpy's complex numbers
+        return value
     if hasattr(cls, "__float__"):
         try:
             probe = value * 1 + value  # can it be summed as it is? (Decimal, numpy)
@@ -105,6 +123,13 @@ def coerce(value: Any) -> Any:
         except Exception:
             return _Raw(value)
     return _Raw(value)
+
+
+def _is_jax_array(cls: type) -> bool:
+    """A JAX array (``jax.Array``: ``jaxlib``'s ``ArrayImpl``), told by its type alone
+    so that jax is never imported here."""
+    module = getattr(cls, "__module__", None) or ""
+    return module.partition(".")[0] in ("jax", "jaxlib") and hasattr(cls, "block_until_ready")
 
 
 def _tensor_mean(t: Any) -> Any:

@@ -41,7 +41,7 @@ from ._writer import (
 
 __all__ = ["Progbar", "track"]
 
-# ``import progbar`` stays cheap (SPEC 9: <= 5 ms): ``typing`` (~10 ms with what it
+# ``import progbar`` stays cheap (design.md §9: <= 5 ms): ``typing`` (~10 ms with what it
 # pulls in) is for mypy only -- mypy takes any name TYPE_CHECKING as true -- and
 # ``threading``/``weakref`` are imported when a ticker thread first starts.
 TYPE_CHECKING = False
@@ -215,6 +215,8 @@ class Progbar(Generic[T]):
 
         # The display: one per stream, shared with the other bars drawing on it.
         stream = file
+        self._file = file  # as given (None: sys.stdout at each write); child bars reuse it
+        self._drain: Callable[[], None] | None = None  # set by _handle.add_drainer
         self._display: Display
         live = False
         if verbose == 0 or disabled_by_env() or not is_main_process():
@@ -378,7 +380,7 @@ class Progbar(Generic[T]):
             if self._verbose == 0:
                 return
             if self._clock_every:
-                # The default style may skip clock reads (SPEC 9): read it once per
+                # The default style may skip clock reads (design.md §9): read it once per
                 # ``_clock_every`` calls, a stride that doubles (up to 16) while reads
                 # come much faster than the render interval and drops back to 1 as
                 # soon as they do not, so a render is late by at most a few fast calls.
@@ -443,9 +445,9 @@ class Progbar(Generic[T]):
 
     def close(self) -> None:
         """Finish the bar's line (idempotent)."""
-        drain = getattr(self, "_drain", None)  # HOOK (issue 10, _handle): workers' last sends
+        drain = self._drain  # worker handles: take in what workers sent (see _handle)
         if drain is not None:
-            drain()
+            drain()  # before the lock: the listener thread merges under it
         with self._lock:
             if self._closed:
                 return
@@ -637,6 +639,9 @@ class Progbar(Generic[T]):
             if from_ticker and current == self._tick_mark:
                 return  # nothing moved since the ticker last drew it: leave the line alone
             self._seen = current
+            target = self._target
+            if target is not None and current >= target and not self._display.live:
+                return  # a log gets the final line in a moment, not this one before it
             if self._verbose:
                 shown = self._shown
                 try:

@@ -1,4 +1,4 @@
-"""Load: many threads at once, and many updates (SPEC §4 locking, §9 flat memory)."""
+"""Load: many threads at once, and many updates (design.md §4 locking, §9 flat memory)."""
 
 from __future__ import annotations
 

@@ -48,6 +48,21 @@ for i in range(1, 21):
     kbar.update(i, [("loss", 1.0)])
 """
 
+UNFINISHED_CELL = """
+left = Progbar(1000, clock=lambda: 0.0)
+left.update(10)  # an interrupted loop: never finished, never closed
+"""
+
+NESTED_CELL = """
+t3 = [0.0]
+for epoch in (outer := progbar.track(range(3), label="epoch", clock=lambda: t3[0])):
+    for step in (inner := progbar.track(range(200), label="train", clock=lambda: t3[0])):
+        t3[0] += 0.01
+        inner.log(loss=1.0)
+        if epoch == 1 and step == 100:
+            inner.write("checkpoint saved")
+"""
+
 HISTORY_CELL = """
 progbar.History({"loss": [0.9, 0.5, 0.3, 0.25], "accuracy": [0.6, 0.8, 0.85, 0.9]})
 """
@@ -83,7 +98,8 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, RecordingCl
     mp.setenv("JUPYTER_RUNTIME_DIR", str(home / "runtime"))
     try:
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(c) for c in (BAR_CELL, KERAS_CELL, HISTORY_CELL)]
+        nb.cells = [nbformat.v4.new_code_cell(c) for c in (BAR_CELL, KERAS_CELL, HISTORY_CELL,
+                                                              UNFINISHED_CELL, NESTED_CELL)]
         client = RecordingClient(
             nb, kernel_name=KERNEL, timeout=60, resources={"metadata": {"path": str(home)}}
         )
@@ -137,3 +153,26 @@ def test_history_renders_an_svg_chart(executed: Any) -> None:
     html = result.data["text/html"]
     assert html.count("<svg") == 2 and "<polyline" in html
     assert "loss" in html and "accuracy" in html and "4 epochs" in html
+
+
+def test_nested_bars_are_one_display_updated_in_place(executed: Any) -> None:
+    nb, client = executed
+    # the bar left unfinished in the cell before keeps its own output, untouched
+    (left,) = [o for o in nb.cells[3].outputs if o.output_type == "display_data"]
+    assert "10/1000" in left.data["text/plain"] and "train" not in left.data["text/html"]
+    types = _types(client, 4)
+    assert types.count("display_data") == 1  # one HTML output for the whole block
+    assert types.count("update_display_data") >= 3
+    outputs = nb.cells[4].outputs
+    displays = [o for o in outputs if o.output_type == "display_data"]
+    assert len(displays) == 1
+    assert not [o for o in outputs if o.output_type == "stream"]  # write() went in it
+    html = displays[0].data["text/html"]
+    # finished bars stay as rows, in finishing order, the message above the later ones
+    order = [html.index(text) for text in (
+        "train 200/200", "checkpoint saved", "epoch 3/3 100%")]
+    assert order == sorted(order)
+    assert html.count("train 200/200 100%") == 3 and html.count("epoch 3/3") == 1
+    plain = displays[0].data["text/plain"].splitlines()
+    assert plain[0].startswith("train 200/200 100%") and plain[1] == "checkpoint saved"
+    assert plain[-1].startswith("epoch 3/3 100%") and len(plain) == 5

@@ -1,0 +1,209 @@
+"""progbar.Handle: workers in real pools report into one bar, exactly (design.md §12).
+
+Every test reads the final counts and means from the bar's final line (line mode on
+a StringIO) and from ``bar.metrics()``.  Nothing sleeps: pools are joined, workers
+are held with events, and ``bar.close()`` itself takes in what workers still hold.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import multiprocessing as mp
+import os
+import pickle
+import re
+import subprocess
+import sys
+
+import pytest
+
+import progbar
+from progbar import _handle
+
+sys.path.insert(0, os.path.dirname(__file__))
+import _handle_workers as w  # noqa: E402
+
+# fork() from a process with threads (our listener) warns on Python 3.12+.
+fork_ok = pytest.mark.filterwarnings("ignore:This process .*fork:DeprecationWarning")
+
+
+def final_line(out: io.StringIO) -> str:
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert lines, "the bar wrote nothing"
+    return lines[-1]
+
+
+def count_of(line: str) -> int:
+    m = re.search(r"(\d+)(?:/\d+)? ", line)
+    assert m, line
+    return int(m.group(1))
+
+
+def new_bar(target: int | None = None, **kw: object) -> tuple[progbar.Progbar, io.StringIO]:
+    out = io.StringIO()
+    return progbar.Progbar(target, file=out, dynamic=False, **kw), out  # type: ignore[arg-type]
+
+
+@fork_ok
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_process_pool_exact_under_each_start_method(method: str) -> None:
+    bar, out = new_bar(None, stateful_metrics=None)
+    h = bar.handle()
+    ctx = mp.get_context(method)
+    with cf.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        assert sorted(pool.map(w.add_steps, [h] * 16, range(16))) == list(range(16))
+    bar.close()
+    line = final_line(out)
+    # 16 tasks x 3 steps; loss i weighs 3 steps each: mean of 0..15 = 7.5 exactly
+    assert count_of(line) == 48
+    assert "loss: 7.5000" in line and "lr: 0.5000" in line
+    assert bar.metrics() == {"loss": 7.5, "lr": 0.5}
+
+
+@fork_ok
+def test_64_tasks_on_8_workers() -> None:
+    bar, out = new_bar(64)
+    h = bar.handle()
+    ctx = mp.get_context("forkserver")
+    with cf.ProcessPoolExecutor(8, mp_context=ctx) as pool:
+        pids = set(pool.map(w.add_ones, [h] * 64, range(64)))
+        bar.close()  # workers still alive: close() asks them for what they hold
+    assert len(pids) >= 2
+    line = final_line(out)
+    assert line.startswith("64/64 100%") and "loss: 31.5000" in line
+    assert bar.current == 64 and bar.metrics() == {"loss": 31.5}
+
+
+@fork_ok
+def test_close_takes_in_counts_live_workers_still_hold() -> None:
+    # An hour-long interval: no worker sends on its timer.  The workers stay alive
+    # holding their counts; close() alone must fetch them before the final line.
+    bar, out = new_bar(None, interval=3600)
+    h = bar.handle()
+    ctx = mp.get_context("fork")
+    with ctx.Manager() as manager:
+        ready = [manager.Event() for _ in range(2)]
+        go = manager.Event()
+        with cf.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+            futures = [pool.submit(w.hold_until, h, 1000, ready[i], go) for i in range(2)]
+            for event in ready:
+                assert event.wait(60)
+            bar.close()
+            go.set()
+            assert [f.result() for f in futures] == [1000, 1000]
+    assert count_of(final_line(out)) == 2000
+
+
+@fork_ok
+def test_multiprocessing_pool_child_bar_per_task() -> None:
+    bar, out = new_bar(6, label="all")
+    h = bar.handle()
+    with mp.get_context("fork").Pool(2) as pool:
+        assert pool.starmap(w.child_bar_task, [(h, i) for i in range(6)]) == list(range(6))
+        bar.close()
+    lines = out.getvalue().splitlines()
+    children = [line for line in lines if "5/5 100%" in line]
+    assert len(children) == 6 and all("part: 2.0000" in line for line in children)
+    if "all" in lines[-1]:  # labels shown (design.md §2): each task's line is its own
+        for i in range(6):
+            assert any(f"task {i}" in line for line in children)
+    assert "6/6 100%" in lines[-1]  # the children ended before the parent's last step
+
+
+def test_joblib_loky() -> None:
+    joblib = pytest.importorskip("joblib")
+    bar, out = new_bar(40)
+    h = bar.handle()
+    got = joblib.Parallel(n_jobs=2, backend="loky")(
+        joblib.delayed(w.add_ones)(h, i) for i in range(40)
+    )
+    assert len(got) == 40
+    bar.close()
+    line = final_line(out)
+    assert line.startswith("40/40 100%") and "loss: 19.5000" in line
+
+
+@fork_ok
+def test_torch_dataloader_two_workers_count_items() -> None:
+    torch_data = pytest.importorskip("torch.utils.data")
+    bar, out = new_bar(100)
+    data = w.CountingDataset(100, bar.handle())
+    loader = torch_data.DataLoader(data, batch_size=8, num_workers=2)
+    seen = sorted(int(x) for batch in loader for x in batch)
+    assert seen == list(range(100))
+    bar.close()
+    line = final_line(out)
+    assert line.startswith("100/100 100%") and "item: 49.5000" in line
+
+
+def test_threads_exact() -> None:
+    bar, out = new_bar(None, stateful_metrics=["epoch"])
+    h = bar.handle()
+
+    def work(k: int) -> None:
+        for i in range(1000):
+            h.add(1, [("loss", i % 10)])
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    h.log(epoch=1)
+    h.log(epoch=2)  # stateful: the last value received
+    bar.close()
+    line = final_line(out)
+    assert count_of(line) == 8000 and "loss: 4.5000" in line and "epoch: 2" in line
+
+
+@fork_ok
+def test_batching_many_updates_one_message() -> None:
+    # 100,000 updates with an hour-long interval: the worker sends once, at close().
+    bar, out = new_bar(None, interval=3600)
+    h = bar.handle()
+    ctx = mp.get_context("fork")
+    ours, theirs = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=w.many_adds, args=(h, 100_000, theirs))
+    proc.start()
+    theirs.close()
+    sent = ours.recv()
+    proc.join(60)
+    server = _handle._servers[bar]
+    bar.close()
+    assert sent == 1  # one message for 100,000 updates (<= one per interval + final)
+    assert server.received == 1
+    assert count_of(final_line(out)) == 100_000
+
+
+@fork_ok
+def test_fork_child_starts_over_and_nothing_counts_twice() -> None:
+    bar, out = new_bar(None, interval=3600)
+    h = bar.handle()
+    h.add(5)  # held in this process, unsent (long interval) when the child forks
+    ctx = mp.get_context("fork")
+    proc = ctx.Process(target=w.add_ones, args=(h, 0))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    bar.close()
+    assert count_of(final_line(out)) == 6  # 5 here + 1 there, not 5 + 5 + 1
+
+
+def test_handle_pickles_and_opens_nothing_until_used() -> None:
+    bar, _ = new_bar(10)
+    h = bar.handle()
+    clone = pickle.loads(pickle.dumps(h))
+    assert isinstance(clone, progbar.Handle) and clone._c is None
+    clone.add(2)
+    assert clone._c is not None and clone._c.live
+    bar.close()
+    assert bar.current == 2
+
+
+def test_import_progbar_loads_none_of_it() -> None:
+    code = (
+        "import sys, progbar; progbar.Progbar(3, verbose=0).add(1);"
+        "bad = [m for m in ('asyncio', 'multiprocessing.connection', 'progbar._handle',"
+        " 'progbar._async', 'ray', 'socket') if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.stdout.strip() == "[]"
