@@ -33,7 +33,7 @@ from ._writer import StreamOutput, forks, padding, terminal_size
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import weakref
-    from typing import Any, Callable
+    from typing import Any
 
     from ._writer import Stream
 
@@ -52,14 +52,13 @@ __all__ = [
 class Row:
     """One bar's place on its display: the line it drew last and how to frame it."""
 
-    __slots__ = ("keras", "leave", "line", "cells", "prev", "fraction", "_bar", "on_ascii")
+    __slots__ = ("keras", "leave", "line", "cells", "prev", "fraction", "_bar")
 
     def __init__(
         self,
         keras_framing: bool,
         leave: bool,
         bar: weakref.ref[Any] | None = None,
-        on_ascii: Callable[[], None] | None = None,
     ) -> None:
         self.keras = keras_framing  # framed as Keras frames its lines (\b...\r, \n first)
         self.leave = leave  # keep the final line (False: a transient bar)
@@ -68,10 +67,15 @@ class Row:
         self.prev = 0  # keras framing: the width of this bar's previous line
         self.fraction: float | None = None  # the notebook's filled share of the track
         self._bar = bar  # a weak reference: a forgotten bar drops out of the block
-        self.on_ascii = on_ascii
 
     def alive(self) -> bool:
         return self._bar is None or self._bar() is not None
+
+    def to_ascii(self) -> None:
+        """The stream cannot encode the bar's glyphs: its bar draws in ASCII from now."""
+        bar = self._bar() if self._bar is not None else None
+        if bar is not None:
+            bar._use_ascii()
 
 
 def _longest(text: str) -> int:
@@ -97,8 +101,7 @@ class Display(StreamOutput):
 
     def _to_ascii(self) -> None:
         for row in list(self.rows):
-            if row.on_ascii is not None:
-                row.on_ascii()
+            row.to_ascii()
 
     def join(self, row: Row) -> None:
         with self.lock:

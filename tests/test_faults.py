@@ -16,7 +16,7 @@ from typing import Any
 
 import pyte
 import pytest
-from _reliability import Clock, cells, frames, reliability, set_winsize
+from _reliability import Clock, cells, frames, reliability, set_winsize, strip_ansi
 
 from progbar import Progbar
 
@@ -395,3 +395,34 @@ def test_use_after_close(style: str, live: bool) -> None:
     bar.close()
     assert bar.current == 8
     assert out.getvalue()[n:] == "after\n"  # no bar reopened below a finished one
+
+
+class _AsciiOnly(io.StringIO):
+    """A stream that declares no encoding but takes ASCII only (a misconfigured
+    terminal, a strict log sink): the first non-ASCII write raises."""
+
+    encoding = None  # type: ignore[assignment]
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not text.isascii():
+            raise UnicodeEncodeError("ascii", text, 0, 1, "not ASCII")
+        return super().write(text)
+
+
+@reliability("Faults", "a stream that rejects non-ASCII mid-run: the bars on it switch to ASCII glyphs, the loop goes on")
+def test_encoding_error_switches_every_bar_on_the_stream_to_ascii() -> None:
+    out = _AsciiOnly()
+    clock = Clock()
+    outer = Progbar(4, file=out, clock=clock, interval=0, dynamic=True, label="epoch")
+    inner = Progbar(10, file=out, clock=clock, interval=0, dynamic=True, label="train")
+    for i in range(1, 11):
+        inner.update(i, [("loss", 0.5)])
+        outer.update(min(i, 3))
+    outer.update(4)
+    text = strip_ansi(out.getvalue())
+    assert text.isascii() and "[" in text and "=" in text  # ASCII bars after the switch
+    assert not inner._display.dead
+    assert "train 10/10" in text and "epoch 4/4" in text
