@@ -46,8 +46,9 @@ class ProgbarCallback(ProgressBar):
             ``on_epoch=True``), as its own bar does.
 
     ``fit`` shows ``Epoch i/N`` (when N > 1) and one bar per training epoch with the
-    ``prog_bar=True`` metrics; validation inside ``fit`` is silent and its metrics join
-    the epoch's final line, as in Keras (the sanity check is silent too).
+    ``prog_bar=True`` metrics; validation inside ``fit`` shows a transient bar under
+    the training bar (``label="validation"``, gone when it ends) and its metrics join
+    the epoch's final line, as in Keras (the sanity check is silent).
     ``validate``, ``test`` and ``predict`` show their own bars.  Only global rank 0
     prints (Lightning disables the bar elsewhere).
     """
@@ -135,7 +136,13 @@ class ProgbarCallback(ProgressBar):
     # ------------------------------------------------------------------ evaluation
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.sanity_checking and trainer.state.fn != "fit":
+        if trainer.sanity_checking:
+            return
+        if trainer.state.fn == "fit":
+            # Inside fit: a transient bar under the training bar (its line goes away
+            # when validation ends); its metrics join the epoch's final line.
+            self._start_eval(trainer.num_val_batches, transient=True)
+        else:
             self._start_eval(trainer.num_val_batches)
 
     def on_validation_batch_end(
@@ -188,16 +195,19 @@ class ProgbarCallback(ProgressBar):
 
     # ------------------------------------------------------------------ internals
 
-    def _new_bar(self, total: Any) -> Progbar[Any]:
+    def _new_bar(self, total: Any, transient: bool = False) -> Progbar[Any]:
         options = self._options if self._enabled else dict(self._options, verbose=0)
+        if transient:
+            options = {k: v for k, v in options.items() if k not in ("label", "desc")}
+            options.update(label="validation", leave=False)
         return Progbar(_target(total), **options)
 
     def _metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Any:
         return list(self.get_metrics(trainer, pl_module).items())
 
-    def _start_eval(self, totals: Any) -> None:
+    def _start_eval(self, totals: Any, transient: bool = False) -> None:
         self._close(self._eval_bar)
-        self._eval_bar = self._new_bar(totals)
+        self._eval_bar = self._new_bar(totals, transient)
         self._eval_seen = 0
 
     def _step_eval(

@@ -47,14 +47,17 @@ def test_epoch_logic_against_recording_bar(monkeypatch: pytest.MonkeyPatch) -> N
     cb._trainer = trainer  # what ProgressBar.setup does
     cb.on_train_epoch_start(trainer, None)
     cb.on_train_batch_end(trainer, None, None, None, 0)
-    cb.on_validation_start(trainer, None)  # inside fit: silent
+    cb.on_validation_start(trainer, None)  # inside fit: a transient bar
     cb.on_validation_batch_end(trainer, None, None, None, 0)
     cb.on_validation_end(trainer, None)
     trainer.progress_bar_metrics = {"loss": 0.25, "val_loss": 0.75}
     cb.on_train_batch_end(trainer, None, None, None, 1)
     cb.on_train_epoch_end(trainer, None)
-    assert len(RecordingBar.bars) == 1
-    bar = RecordingBar.bars[0]
+    assert len(RecordingBar.bars) == 2
+    bar, fit_val = RecordingBar.bars
+    assert fit_val.options == {"style": "keras2", "stateless_metrics": (),
+                               "label": "validation", "leave": False}
+    assert fit_val.target == 2 and fit_val.calls[-1] == ("close",)
     assert bar.target == 2
     assert bar.options == {"style": "keras2", "stateless_metrics": ()}
     assert bar.calls == [
@@ -71,8 +74,9 @@ def test_epoch_logic_against_recording_bar(monkeypatch: pytest.MonkeyPatch) -> N
     cb.on_validation_start(trainer, None)
     cb.on_validation_batch_end(trainer, None, None, None, 0)
     cb.on_validation_end(trainer, None)
-    val = RecordingBar.bars[1]
+    val = RecordingBar.bars[2]
     assert val.options["verbose"] == 0 and val.target == 2
+    assert "leave" not in val.options  # standalone validate keeps its line
     assert val.calls[-2:] == [("update", 1, [("loss", 0.25), ("val_loss", 0.75)], True),
                               ("close",)]
 
@@ -158,3 +162,24 @@ def test_real_trainer_fit_replaces_tqdm(capsys: pytest.CaptureFixture[str]) -> N
     )
     assert lines[5].startswith("4/4 100%") and len(lines) == 6
     assert "\r" not in capsys.readouterr().out  # no tqdm bar anywhere
+
+
+def test_real_fit_shows_validation_as_a_transient_bar_under_training() -> None:
+    pyte = importlib.import_module("pyte")
+    torch.manual_seed(0)
+    out = io.StringIO()
+    cb = ProgbarCallback(file=out, dynamic=True, interval=0)
+    trainer = pl.Trainer(
+        max_epochs=2, accelerator="cpu", devices=1, enable_checkpointing=False,
+        logger=False, enable_model_summary=False, callbacks=[cb],
+    )
+    trainer.fit(TinyModel(), _loader(), _loader())
+    raw = out.getvalue()
+    # while validation ran, it was a second row under the training bar's row
+    assert "validation 4/4" in raw and "\x1b[1A" in raw
+    screen = pyte.Screen(120, 20)
+    pyte.Stream(screen).feed(raw.replace("\n", "\r\n"))
+    rows = [row.rstrip() for row in screen.display if row.strip()]
+    assert [row.split()[0] for row in rows] == ["Epoch", "4/4", "Epoch", "4/4"]
+    assert "val_loss" in rows[1] and "val_loss" in rows[3]  # joined the epoch's line
+    assert not any("validation" in row for row in rows)  # transient: gone
