@@ -306,3 +306,30 @@ def test_any_interleaving_leaves_an_honest_screen(
             bar.close()
         os.close(master)
         os.close(slave)
+
+
+def test_logging_and_print_land_above_the_block() -> None:
+    code = """
+import logging
+import progbar
+from progbar import track
+clock = Clock()
+logging.basicConfig(format="%(levelname)s %(message)s")
+with progbar.logging_redirect(stdout=True):
+    for epoch in (outer := track(range(2), label="epoch", clock=clock, interval=0)):
+        for step in (inner := track(range(20), label="train", clock=clock, interval=0)):
+            clock.t += 0.1
+            if epoch == 1 and step == 10:
+                logging.warning("lr reduced")
+                print("printed line")
+                checkpoint("mid")
+"""
+    run = run_with_checkpoints(code, cols=100, rows=12)
+    mid = run.rows("mid")
+    assert mid[0].startswith("train 20/20 100%")
+    assert mid[1:3] == ["WARNING lr reduced", "printed line"]
+    assert mid[3].startswith("epoch 1/2") and mid[4].startswith("train 10/20")
+    assert len(mid) == 5
+    final = run.rows()
+    assert final[1:3] == ["WARNING lr reduced", "printed line"]
+    assert [row.split()[0] for row in final] == ["train", "WARNING", "printed", "train", "epoch"]
