@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from _thread import RLock, allocate_lock
 
-from ._format import cell_width, truncate_ansi
+from ._format import ansi_cells, cell_width, truncate_ansi
 from ._writer import StreamOutput, forks, padding, terminal_size
 
 TYPE_CHECKING = False
@@ -291,6 +291,10 @@ class LiveDisplay(Display):
             self._prev = 0 if final else cells
         if final and not row.leave:  # transient: its line goes away
             text = head + _erase(prev)
+        elif "\n" in line:  # a record broken onto several lines: pad the first one
+            first, rest = line.split("\n", 1)
+            text = head + first + padding(prev, ansi_cells(first), self._cols) + "\n" + rest
+            text += "\n" if final else ""
         else:
             text = head + line + padding(prev, cells, self._cols) + ("\n" if final else "")
         self._cur = None if final else row

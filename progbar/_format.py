@@ -224,6 +224,30 @@ def truncate_ansi(line: str, cells: int) -> str:
     return "".join(out)
 
 
+def ansi_cells(line: str) -> int:
+    """Terminal cells of a rendered line: its SGR colour codes take none."""
+    if "\x1b" not in line:
+        return cell_width(line)
+    parts = line.split("\x1b")
+    return cell_width(parts[0]) + sum(cell_width(p.partition("m")[2]) for p in parts[1:])
+
+
+def wrap_record(line: str, max_cells: int) -> tuple[str, int]:
+    """A final line too wide for ``max_cells``, broken before metrics (`` - name: v``)
+    onto as many lines as it needs, so that no metric is cut in the middle.  A piece
+    wider than the terminal on its own is left to the terminal to wrap.  Returns the
+    text (lines joined by ``\\n``) and the cells of its widest line."""
+    parts = line.split(" - ")
+    lines = [parts[0]]
+    for part in parts[1:]:
+        piece = " - " + part
+        if ansi_cells(lines[-1]) + ansi_cells(piece) <= max_cells:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return "\n".join(lines), max(ansi_cells(x) for x in lines)
+
+
 def segments_width(segments: Sequence[Segment]) -> int:
     return sum(cell_width(text) for text, _ in segments)
 

@@ -131,13 +131,16 @@ class Style:
 def _final_fit(
     fitted: Callable[[int | None, bool], tuple[str, int]], max_cells: int | None
 ) -> tuple[str, int]:
-    """The final-line rule: a final line is a record, never elided.  With its bar it
-    if that fits; else without the bar glyphs, every metric kept, wrapping if it must
-    (it is printed once, never redrawn)."""
+    """The final-line rule: a final line is a record, never elided.  With its bar if
+    that fits; else without the bar glyphs, every metric kept, broken onto more lines
+    before a metric if it must (it is printed once, never redrawn)."""
     line, cells = fitted(None, True)
     if max_cells is None or cells <= max_cells:
         return line, cells
-    return fitted(None, False)
+    line, cells = fitted(None, False)
+    if cells <= max_cells:
+        return line, cells
+    return fmt.wrap_record(line, max_cells)
 
 
 # --------------------------------------------------------------------------- keras 3

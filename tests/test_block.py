@@ -168,7 +168,7 @@ def test_twelve_bars_on_an_eight_row_terminal() -> None:
 
 
 def test_resize_between_two_frames_fits_every_line_again() -> None:
-    run = _live(RESIZE, cols=120, rows=10, resize=lambda name: (10, 40) if name == "wide" else None)
+    run = _live(RESIZE, cols=120, rows=20, resize=lambda name: (20, 40) if name == "wide" else None)
     wide = run.rows("wide")
     assert [row.split()[0] for row in wide] == ["epoch", "train", "valid"]
     assert "a_long_metric_name: 1.5000" in wide[0]
@@ -180,8 +180,10 @@ def test_resize_between_two_frames_fits_every_line_again() -> None:
     for row in live:
         assert cells(row) <= 39
     final = run.rows()
-    for name in ("epoch", "train", "valid"):  # closed: each its record, once
-        assert sum(row.startswith(name) for row in final) == 1
+    for name in ("epoch", "train", "valid"):  # closed: each its record, once, broken
+        assert sum(row.startswith(name) for row in final) == 1  # before metrics to fit
+    assert all(cells(row) <= 39 for row in final)
+    assert final.count(" - a_long_metric_name: 1.5000") == 3
 
 
 def test_dumb_terminal_gets_no_cursor_movement() -> None:
