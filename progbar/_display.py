@@ -508,7 +508,7 @@ def display_for(kind: type[Display], file: Stream | None) -> Display:
     """The display of ``kind`` that bars on ``file`` share (a new one if none is open,
     or the open one is dead or was made before a fork)."""
     key = (id(file) if file is not None else 0, kind)
-    _watch_forks()
+    _check_fork()
     with _registry_lock:
         display = _displays.get(key)
         if (
@@ -522,22 +522,17 @@ def display_for(kind: type[Display], file: Stream | None) -> Display:
         return display
 
 
-_fork_hook = False
+_registry_forks = [0]  # the fork generation the registry belongs to (see _writer.forks)
 
 
-def _watch_forks() -> None:
-    global _fork_hook
-    if not _fork_hook and hasattr(os, "register_at_fork"):
-        _fork_hook = True  # once, at the first display: nothing happens at import
-        os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-def _reset_after_fork() -> None:
-    """A forked child starts with no display of its parent's (and a fresh lock: the
+def _check_fork() -> None:
+    """A forked child starts with no display of its parent's, and a fresh lock (the
     parent's may have been held by another thread at the fork)."""
     global _registry_lock
-    _displays.clear()
-    _registry_lock = allocate_lock()
+    if _registry_forks[0] != forks():
+        _registry_forks[0] = forks()
+        _displays.clear()
+        _registry_lock = allocate_lock()
 
 
 def _forget(display: Display) -> None:
@@ -549,6 +544,7 @@ def _forget(display: Display) -> None:
 
 def newest_live_display() -> LiveDisplay | None:
     """The newest terminal display with a bar on it (for ``logging_redirect``)."""
+    _check_fork()
     with _registry_lock:
         displays = list(_displays.values())
     for display in reversed(displays):

@@ -128,16 +128,29 @@ class Style:
         )
 
 
-def _final_fit(
-    fitted: Callable[[int | None, bool], tuple[str, int]], max_cells: int | None
+def _fit(
+    segments: Callable[[int | None, bool], list[fmt.Segment]],
+    color: bool,
+    max_cells: int | None,
+    final: bool,
+    record: bool,
 ) -> tuple[str, int]:
-    """The final-line rule: a final line is a record, never elided.  With its bar if
-    that fits; else without the bar glyphs, every metric kept, broken onto more lines
-    before a metric if it must (it is printed once, never redrawn)."""
-    line, cells = fitted(None, True)
+    """A line from ``segments(limit, with_bar)``, and its cells.  A live line is fitted
+    to ``max_cells``.  With ``record``, a final line follows the final-line rule: it is
+    a record, never elided -- with its bar if that fits; else without the bar glyphs,
+    every metric kept, broken before a metric onto more lines if it must (it is
+    printed once, never redrawn)."""
+
+    def render(limit: int | None, with_bar: bool) -> tuple[str, int]:
+        segs = segments(limit, with_bar)
+        return fmt.join_segments(segs, color), fmt.segments_width(segs)
+
+    if not (final and record):
+        return render(max_cells, True)
+    line, cells = render(None, True)
     if max_cells is None or cells <= max_cells:
         return line, cells
-    line, cells = fitted(None, False)
+    line, cells = render(None, False)
     if cells <= max_cells:
         return line, cells
     return fmt.wrap_record(line, max_cells)
@@ -199,15 +212,12 @@ class KerasStyle(Style):
             if fast is not None:
                 return fast
         snap = self.snapshot(bar, current, now, per_step, final, exact, metrics)
-
-        def fitted(limit: int | None, with_bar: bool) -> tuple[str, int]:
-            segs = fmt.format_keras(snap, bar._width, bar._glyphs, limit, with_bar=with_bar,
-                                    eta_up=not exact)
-            return fmt.join_segments(segs, color), fmt.segments_width(segs)
-
-        if final and not exact:
-            return _final_fit(fitted, max_cells)
-        return fitted(max_cells, True)
+        return _fit(
+            lambda limit, with_bar: fmt.format_keras(
+                snap, bar._width, bar._glyphs, limit, with_bar=with_bar, eta_up=not exact
+            ),
+            color, max_cells, final, record=not exact,
+        )
 
     def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
                        ) -> str:
@@ -250,15 +260,12 @@ class Keras2Style(Style):
                     live: bool, color: bool) -> tuple[str, int]:
         exact = max_cells is None and bar._label is None
         snap = self.snapshot(bar, current, now, per_step, final, exact, metrics)
-
-        def fitted(limit: int | None, with_bar: bool) -> tuple[str, int]:
-            segs = fmt.format_keras2(snap, bar._width, limit, with_bar=with_bar,
-                                     eta_up=not exact)
-            return fmt.join_segments(segs, color), fmt.segments_width(segs)
-
-        if final and not exact:
-            return _final_fit(fitted, max_cells)
-        return fitted(max_cells, True)
+        return _fit(
+            lambda limit, with_bar: fmt.format_keras2(
+                snap, bar._width, limit, with_bar=with_bar, eta_up=not exact
+            ),
+            color, max_cells, final, record=not exact,
+        )
 
     def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
                        ) -> str:
@@ -363,15 +370,12 @@ class DefaultStyle(Style):
             if fast is not None:
                 return fast
         snap = self.snapshot(bar, current, now, per_step, final, False, metrics)
-
-        def fitted(limit: int | None, with_bar: bool) -> tuple[str, int]:
-            segs = fmt.format_default(snap, bar._width, bar._glyphs, limit,
-                                      with_bar=with_bar and live)
-            return fmt.join_segments(segs, color), fmt.segments_width(segs)
-
-        if final:
-            return _final_fit(fitted, max_cells)
-        return fitted(max_cells, True)
+        return _fit(
+            lambda limit, with_bar: fmt.format_default(
+                snap, bar._width, bar._glyphs, limit, with_bar=with_bar and live
+            ),
+            color, max_cells, final, record=True,
+        )
 
     def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
                        ) -> str:

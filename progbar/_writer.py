@@ -181,7 +181,9 @@ def _count_fork() -> None:
 
 
 def forks() -> int:
-    """How many times this process's ancestors forked into it (see StreamOutput)."""
+    """How many fork()s this process has gone through since progbar first wrote or
+    asked (a display made before a fork is dead in the child; see StreamOutput)."""
+    _watch_forks()
     return _forks[0]
 
 
