@@ -104,11 +104,30 @@ def _per_item(fn: Callable[[], int]) -> float:
 
 
 def round_robin(variants: dict[str, Callable[[], int]], rounds: int) -> dict[str, list[float]]:
+    """Every variant once per round, the order rotated each round (so no variant
+    always runs right after a given other one), after one untimed warm-up round."""
     out: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(rounds):
-        for name, fn in variants.items():
-            out[name].append(_per_item(fn))
+    names = list(variants)
+    for fn in variants.values():
+        fn()
+    for r in range(rounds):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            out[name].append(_per_item(variants[name]))
     return out
+
+
+def net_ratio(res: dict[str, list[float]], ours: str, base: str, peer: str,
+              peer_base: str | None = None) -> float:
+    """The median over rounds of (ours - base) / (peer - peer_base), each pair taken in
+    the same round: steadier than a ratio of minima on a noisy machine."""
+    pb = res[peer_base or base]
+    ratios = [
+        (o - b) / (p - q)
+        for o, b, p, q in zip(res[ours], res[base], res[peer], pb)
+        if p - q > 0
+    ]
+    return statistics.median(ratios) if ratios else float("nan")
 
 
 Row = tuple[str, str, str, str, str]  # case, variant, mode, min, median (+ratio)
@@ -172,7 +191,8 @@ def case_wrapping(n: int, rounds: int, tty: Pty) -> list[list[str]]:
         for name, ts in res.items():
             net = min(ts) - base_min
             net_med = statistics.median(ts) - base_med
-            ratio = f"{net / tq_net:.2f}× tqdm" if tq_net and name != "bare loop" else ""
+            ratio = (f"{net_ratio(res, name, 'bare loop', 'tqdm'):.2f}× tqdm"
+                     if tq_net and name != "bare loop" else "")
             rows.append([
                 f"1. wrap {kind} ({n:,})", name, "-" if name == "bare loop" else "live pty",
                 fmt_ns(min(ts)), fmt_ns(statistics.median(ts)),
@@ -312,7 +332,8 @@ def case_metrics(n: int, rounds: int, tty: Pty, null: Any) -> list[list[str]]:
         rows.append([
             "3. update(i, [loss, acc])", what, mode or "-", fmt_ns(min(ts)),
             fmt_ns(statistics.median(ts)), "" if name == "no-op call" else fmt_ns(net),
-            f"{net / k_net:.2f}× keras" if k_net and name != "no-op call" else "",
+            f"{net_ratio(res, name, 'no-op call', 'keras Progbar.update · live pty'):.2f}× keras"
+            if k_net and name != "no-op call" else "",
         ])
     return rows
 
@@ -527,6 +548,127 @@ def case_handle(n: int, rounds: int, tty: Pty) -> list[list[str]]:
     return rows
 
 
+def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
+    """10. The loops people write (issue 12), each beside its peer in the same rounds:
+    ``track`` + ``bar.log(loss=, acc=)`` against Keras's ``update(i, [loss, acc])``;
+    ``bar.add(1)`` against tqdm's ``update(1)``; ``bar.current`` in a ``track`` loop
+    against the bare ``track`` loop.  Net = above a no-op call with the same
+    arguments (or the bare loop); the ratio is the median of per-round ratios."""
+
+    def noop_kw(**kw: Any) -> None:
+        pass
+
+    def noop_pairs(i: int, values: Any) -> None:
+        pass
+
+    def noop_one(k: int) -> None:
+        pass
+
+    def base_kw() -> int:
+        for _ in range(n):
+            noop_kw(loss=0.5, acc=0.9)
+        return n
+
+    def track_log() -> int:
+        bar = track(range(n), file=tty.file, dynamic=True)
+        log = bar.log
+        for _ in bar:
+            log(loss=0.5, acc=0.9)
+        return n
+
+    def base_pairs() -> int:
+        for i in range(1, n + 1):
+            noop_pairs(i, [("loss", 0.5), ("acc", 0.9)])
+        return n
+
+    def base_one() -> int:
+        for _ in range(n):
+            noop_one(1)
+        return n
+
+    def add_one() -> int:
+        bar = Progbar(n, file=tty.file, dynamic=True)
+        add = bar.add
+        for _ in range(n):
+            add(1)
+        bar.close()
+        return n
+
+    def bare_track() -> int:
+        for _ in track(range(n), file=tty.file, dynamic=True):
+            pass
+        return n
+
+    def track_current() -> int:
+        bar = track(range(n), file=tty.file, dynamic=True)
+        for _ in bar:
+            bar.current  # noqa: B018
+        return n
+
+    variants: dict[str, Callable[[], int]] = {
+        "no-op call (loss=, acc=)": base_kw,
+        "progbar track + bar.log(loss=, acc=)": track_log,
+        "no-op call (i, [loss, acc])": base_pairs,
+        "no-op call (1)": base_one,
+        "progbar bar.add(1)": add_one,
+        "bare track loop": bare_track,
+        "progbar track + bar.current": track_current,
+    }
+    if keras is not None:
+
+        def kr() -> int:
+            with contextlib.redirect_stdout(tty.file):
+                bar = keras.utils.Progbar(n)
+                up = bar.update
+                for i in range(1, n + 1):
+                    up(i, [("loss", 0.5), ("acc", 0.9)])
+            return n
+
+        variants["keras Progbar.update(i, [loss, acc])"] = kr
+    if tqdm_mod is not None:
+
+        def tq() -> int:
+            bar = tqdm_mod.tqdm(total=n, file=tty.file)
+            up = bar.update
+            for _ in range(n):
+                up(1)
+            bar.close()
+            return n
+
+        variants["tqdm update(1)"] = tq
+    res = round_robin(variants, rounds)
+    nets = {
+        "progbar track + bar.log(loss=, acc=)": "no-op call (loss=, acc=)",
+        "keras Progbar.update(i, [loss, acc])": "no-op call (i, [loss, acc])",
+        "progbar bar.add(1)": "no-op call (1)",
+        "tqdm update(1)": "no-op call (1)",
+        "progbar track + bar.current": "bare track loop",
+    }
+    rows = []
+    for name, ts in res.items():
+        base = nets.get(name)
+        net = ""
+        if base is not None:
+            diffs = [a - b for a, b in zip(ts, res[base])]
+            net = f"{fmt_ns(min(ts) - min(res[base]))} (med {fmt_ns(statistics.median(diffs))})"
+        ratio = ""
+        kr_name = "keras Progbar.update(i, [loss, acc])"
+        if name.startswith("progbar track + bar.log") and kr_name in res:
+            r = net_ratio(res, name, base or "", kr_name,
+                          "no-op call (i, [loss, acc])")
+            ratio = f"{r:.2f}× keras update (target ≤ 0.5)"
+        elif name == "progbar bar.add(1)" and "tqdm update(1)" in res:
+            ratio = f"{net_ratio(res, name, base or '', 'tqdm update(1)'):.2f}× tqdm (target ≤ 0.5)"
+        elif name == "progbar track + bar.current":
+            ratio = "ns above the bare track loop (target ≤ 100)"
+        rows.append([
+            "10. loops people write", name,
+            "-" if name.startswith(("no-op", "bare")) and "track" not in name else "live pty",
+            fmt_ns(min(ts)), fmt_ns(statistics.median(ts)), net, ratio,
+        ])
+    return rows
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -582,11 +724,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rows: list[list[str]] = []
     if want(1):
-        rows += case_wrapping(20_000 if q else 1_000_000, 2 if q else 7, tty)
+        rows += case_wrapping(20_000 if q else 1_000_000, 2 if q else 11, tty)
     if want(2):
         rows += case_liveness(100_000, 2 if q else 5, 0.05 if q else 0.2)
     if want(3):
-        rows += case_metrics(5_000 if q else 100_000, 2 if q else 7, tty, null)
+        rows += case_metrics(5_000 if q else 100_000, 2 if q else 11, tty, null)
     if want(4):
         rows += case_render(500 if q else 20_000, 2 if q else 7, null)
     if want(5):
@@ -599,6 +741,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += case_handle(5_000 if q else 200_000, 2 if q else 7, tty)
     if want(9):
         rows += case_block(500 if q else 20_000, 2 if q else 7, null)
+    if want(10):
+        rows += case_loop(5_000 if q else 100_000, 2 if q else 11, tty)
     tty.close()
     head = ["case", "variant", "output", "min", "median", "net", "ratio"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]

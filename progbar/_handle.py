@@ -39,6 +39,7 @@ from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
 
 from ._metrics import _Raw, coerce
+from ._progbar import _LOCK_FREE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,10 +114,13 @@ class _Acc:
     def take(self) -> tuple[float, dict[str, tuple[Any, float]], dict[str, Any]] | None:
         if not (self.n or self.totals or self.last):
             return None
-        out = (self.n, {k: (_plain(t), w) for k, (t, w) in self.totals.items()},
-               {k: _plain(v) for k, v in self.last.items()})
-        self.sent += self.n
+        # Read and reset the count in one straight run (no call between): Handle.add
+        # adds to it without the lock (see there).
+        n = self.n
         self.n = 0
+        out = (n, {k: (_plain(t), w) for k, (t, w) in self.totals.items()},
+               {k: _plain(v) for k, v in self.last.items()})
+        self.sent += n
         self.totals = {}
         self.last = {}
         return out
@@ -365,10 +369,16 @@ class Handle:
         """``n`` more steps done; ``values`` as in ``Progbar.add``."""
         c = self._c
         if c is not None and c.live and values is None:
-            # The hot path: one lock, one sum.  No clock, no I/O (the sender thread
-            # does those once per interval).
-            with c.lock:
+            # The hot path: one sum.  No clock, no I/O (the sender thread does those
+            # once per interval).  With the GIL, ``main.n += n`` on an int or float is
+            # one straight run that no thread switch splits (as Progbar.add's count,
+            # see _progbar), and take() reads and resets it in one run too; a
+            # free-threaded build takes the lock.
+            if _LOCK_FREE and (type(n) is int or type(n) is float):
                 c.main.n += n
+            else:
+                with c.lock:
+                    c.main.n += n
             return
         self._client().add(0, n, values)
 

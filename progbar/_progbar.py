@@ -252,6 +252,12 @@ class Progbar(Generic[T]):
         # Fast-path state (see _iterate and update).  While track() runs,
         # _handed() counts the items handed out, read from C-level iterators.
         self._handed: Callable[[], int] | None = None
+        # ``current`` in track(): ``_top - _hint()`` (+ ``len(_seq)`` for a list, which
+        # may grow), one C call; ``_hint`` is the iterator's bound __length_hint__.
+        self._hint: Callable[[], int] | None = None
+        self._top: float | int = 0
+        self._seq: list[Any] | None = None
+        self._fast = self._store._fast  # averaged int/float entries (see update)
         self._base: float | int = 0
         self._ticking = False  # registered with the shared ticker thread
         self._tick_mark: float | int | None = None  # count the ticker last drew
@@ -274,11 +280,13 @@ class Progbar(Generic[T]):
     @property
     def current(self) -> float | int:
         """The step reached so far (Keras's ``_seen_so_far``)."""
-        handed = self._handed
-        if handed is None:
+        hint = self._hint
+        if hint is None:
             return self._seen
-        # In track(): items handed out minus the one whose body is running.
-        done = self._base + handed() - 1
+        # In track(): items handed out minus the one whose body is running, read
+        # from the iterator state with one C call (``_top`` folds the constants in).
+        seq = self._seq
+        done = self._top - hint() if seq is None else self._top + len(seq) - hint()
         seen = self._seen
         return done if done > seen else seen
 
@@ -347,6 +355,40 @@ class Progbar(Generic[T]):
 
     # ------------------------------------------------------------------ state changes
 
+    # The hot paths: update(), add(), log() and ``current``.
+    #
+    # What must happen per call is small: move the count, add each averaged value
+    # (times its weight) to its running total and count, and every so many calls
+    # read the clock.  Conversion to float, the mean, the time estimate and the
+    # drawing wait for a render, which runs under ``self._lock``.
+    #
+    # Thread safety.  With the GIL (every build but a free-threaded one), CPython
+    # switches threads only at an "eval breaker" check: a call, a backward jump, a
+    # function's start -- never between the loads and the store of
+    # ``self._seen = self._seen + n`` or ``entry[0] += v`` on ints and floats (no
+    # Python runs there: instance-dict attributes, list items, dict subscripts by
+    # str, int/float arithmetic).  So the per-call work is written as such straight
+    # runs with no call inside a read-modify-write, and takes no lock:
+    #
+    # * the count moves in one run (read ``_seen``, compare with the target, store),
+    #   so 16 threads calling ``add(1)`` lose no count (tests/test_load.py);
+    # * a value is added to an entry only if the entry is already in the store's
+    #   ``_fast`` dict (an averaged metric with an int/float total), found with a
+    #   subscript (not ``.get``, a call), so an entry is read and written in one run;
+    #   entries are changed in place, never inserted or removed here, so a render
+    #   iterating the store on another thread sees no dict change under it;
+    # * everything else -- a new name, a tensor or any non-float value, a stateful
+    #   metric, a finalizing call, a malformed list, a render due -- takes the lock
+    #   and the general code (the store's ``_record``: tensors detached at once).
+    #
+    # Free-threaded builds (3.13t) have no GIL: there these runs are not atomic, so
+    # every hot path takes the lock first (``_LOCK_FREE`` is false), which keeps
+    # counts and sums exact there too at the cost of the lock.
+    #
+    # The clock: an injected clock (tests, Keras's byte-exact runs) is read exactly
+    # once per update() call; the default style on the real clock reads it once per
+    # ``_clock_every`` calls (see _due).
+
     def update(
         self,
         current: float | int,
@@ -364,6 +406,37 @@ class Progbar(Generic[T]):
         # skip the full check (a function call and isinstance chain).
         if cls is not int and (cls is not float or current - current != 0.0):
             current = _check_current(current)
+        if finalize is None and _LOCK_FREE and (values is None or type(values) is list):
+            target = self._target
+            if target is None or current < target:
+                # one run, no call inside: the weight and the new count (see above)
+                prev = self._seen
+                weight = current - prev
+                self._seen = current
+                if values:
+                    if weight < 1:
+                        weight = 1
+                    fast = self._fast
+                    done = 0
+                    try:
+                        for name, v in values:
+                            cls = type(v)
+                            if cls is not float and cls is not int:
+                                break
+                            entry = fast[name]
+                            entry[0] += v if weight == 1 else v * weight
+                            entry[1] += weight
+                            done += 1
+                    except (KeyError, TypeError, ValueError, ArithmeticError):
+                        pass
+                    if done < len(values):
+                        self._record_rest(values, done, weight, prev, current)
+                left = self._clock_left - 1
+                if left > 0:
+                    self._clock_left = left
+                    return
+                self._due(current, False)
+                return
         self._lock_acquire()  # bound methods: cheaper than ``with self._lock``
         try:
             if finalize is None:
@@ -377,8 +450,38 @@ class Progbar(Generic[T]):
                     weight = weight if weight >= 1 else 1
                 self._record(values, weight, finalize and self._keras_finalize)
             self._seen = current
-            if self._verbose == 0:
-                return
+            self._due(current, finalize)
+        finally:
+            self._lock_release()
+
+    def _record_rest(
+        self, values: list[Any], done: int, weight: float | int, prev: float | int,
+        current: float | int,
+    ) -> None:
+        """The pairs from ``values[done]`` on, by the store's general code (under the
+        lock).  A malformed list records nothing and leaves the count where it was."""
+        self._lock_acquire()
+        try:
+            self._record(values[done:] if done else values, weight, False)
+        except TypeError:
+            fast = self._fast
+            for name, v in values[:done]:  # undo the pairs already added
+                entry = fast[name]
+                entry[0] -= v if weight == 1 else v * weight
+                entry[1] -= weight
+            if self._seen == current:
+                self._seen = prev
+            raise
+        finally:
+            self._lock_release()
+
+    def _due(self, current: float | int, finalize: bool) -> None:
+        """Read the clock if it is time to, and let the style draw (under the lock)."""
+        if self._verbose == 0:
+            self._clock_left = _NEVER  # nothing to draw: the lock-free path returns early
+            return
+        self._lock_acquire()
+        try:
             if self._clock_every:
                 # The default style may skip clock reads (design.md §9): read it once per
                 # ``_clock_every`` calls, a stride that doubles (up to 16) while reads
@@ -407,8 +510,41 @@ class Progbar(Generic[T]):
         finally:
             self._lock_release()
 
-    def add(self, n: float | int, values: Values | None = None) -> None:
+    def add(self, n: float | int = 1, values: Values | None = None) -> None:
         """``update(current + n, values)``; safe to call from several threads."""
+        if (
+            type(n) is int and _LOCK_FREE and self._hint is None
+            and (values is None or type(values) is list)
+        ):
+            target = self._target
+            # one run, no call inside: read, compare, store (see above)
+            prev = self._seen
+            current = prev + n
+            if target is None or current < target:
+                self._seen = current
+                if values:
+                    weight = n if n > 1 else 1
+                    fast = self._fast
+                    done = 0
+                    try:
+                        for name, v in values:
+                            cls = type(v)
+                            if cls is not float and cls is not int:
+                                break
+                            entry = fast[name]
+                            entry[0] += v if weight == 1 else v * weight
+                            entry[1] += weight
+                            done += 1
+                    except (KeyError, TypeError, ValueError, ArithmeticError):
+                        pass
+                    if done < len(values):
+                        self._record_rest(values, done, weight, prev, current)
+                left = self._clock_left - 1
+                if left > 0:
+                    self._clock_left = left
+                    return
+                self._due(current, False)
+                return
         self._lock_acquire()  # held across the read and the update (reentrant)
         try:
             self.update(self.current + n, values)
@@ -420,6 +556,45 @@ class Progbar(Generic[T]):
 
         ``bar.log(loss=v, acc=a)`` or ``bar.log([("loss", v)])``.
         """
+        if values is None and _LOCK_FREE:
+            # The step in progress (``current + 1`` in a loop), read as ``current``
+            # does; then the weight and the mark in one run (see above).
+            if self._iterating:
+                hint = self._hint
+                step = self._seen + 1
+                if hint is not None:
+                    seq = self._seq
+                    done = (self._top - hint() if seq is None
+                            else self._top + len(seq) - hint()) + 1
+                    if done > step:
+                        step = done
+            else:
+                step = self._seen
+            weight = step - self._log_mark
+            self._log_mark = step
+            if weight < 1:
+                weight = 1
+            fast = self._fast
+            done = 0
+            try:
+                for name, v in metrics.items():
+                    cls = type(v)
+                    if cls is not float and cls is not int:
+                        break
+                    entry = fast[name]
+                    entry[0] += v if weight == 1 else v * weight
+                    entry[1] += weight
+                    done += 1
+            except (KeyError, ArithmeticError):
+                pass
+            if done < len(metrics):
+                rest = list(metrics.items())[done:]
+                self._lock_acquire()
+                try:
+                    self._record(rest, weight, False)
+                finally:
+                    self._lock_release()
+            return
         self._lock_acquire()
         try:
             step = self.current + 1 if self._iterating else self._seen
@@ -432,6 +607,18 @@ class Progbar(Generic[T]):
                 self._store.record(metrics, w)
         finally:
             self._lock_release()
+
+    def refresh(self) -> None:
+        """Draw the bar now, with its current count and metrics, whatever the render
+        interval (before a pause: an evaluation, a checkpoint).  Not a final line."""
+        with self._lock:
+            if self._verbose != 1 or self._closed:
+                return
+            self._last_update = -math.inf
+            try:
+                self._advance(self.current, self._clock(), False)
+            except Exception:
+                self._display.dead = True
 
     def write(self, message: object) -> None:
         """Print a line above the bar; the bar is redrawn below it."""
@@ -556,9 +743,20 @@ class Progbar(Generic[T]):
         it = iter(iterable)
         source: Iterator[T]
         handed: Callable[[], int]
+        # handed() == ``length + (len(grows) if grows is not None) - hint()``
+        grows: list[Any] | None = None
         if type(iterable) in _SEQUENCES and type(it) in _SEQUENCE_ITERATORS:
             seq: Any = iterable
             source = it
+            hint = it.__length_hint__  # type: ignore[attr-defined]
+            length = 0
+            if type(seq) is list:
+                grows = seq  # a list may grow while it is iterated: len() at each read
+            else:
+                try:
+                    length = len(seq)
+                except OverflowError:  # a range beyond sys.maxsize: len() as before
+                    grows = seq
 
             def handed() -> int:
                 return len(seq) - operator.length_hint(it)
@@ -567,18 +765,31 @@ class Progbar(Generic[T]):
             counter = iter(range(1, sys.maxsize))
             top = sys.maxsize - 1
             source = compress(it, counter)
+            hint = counter.__length_hint__  # type: ignore[attr-defined]
+            length = top
 
             def handed() -> int:
                 return top - operator.length_hint(counter)
 
-        return chain.from_iterable(self._chunks(source, handed))
+        return chain.from_iterable(self._chunks(source, handed, hint, length, grows))
 
-    def _chunks(self, source: Iterator[T], handed: Callable[[], int]) -> Iterator[Iterator[T]]:
+    def _chunks(
+        self,
+        source: Iterator[T],
+        handed: Callable[[], int],
+        hint: Callable[[], int] | None = None,
+        length: int = 0,
+        grows: list[Any] | None = None,
+    ) -> Iterator[Iterator[T]]:
         with self._lock:
             base = self._seen
             self._base = base
             self._log_mark = base
             self._handed = handed
+            if hint is not None:
+                self._top = base - 1 + length  # current = _top (+ len(_seq)) - _hint()
+                self._seq = grows
+                self._hint = hint
             self._iterating = True
         clock = self._clock
         t_prev = clock()
@@ -623,6 +834,8 @@ class Progbar(Generic[T]):
                 if base + got > self._seen:
                     self._seen = base + got
                 self._handed = None
+                self._hint = None
+                self._seq = None
                 self._iterating = False
             self._stop()
             if exhausted:
@@ -716,6 +929,13 @@ def _holds_source(chunk: object) -> bool:
 
 
 _SEQUENCES = (list, tuple, range)
+# The hot paths take no lock where the GIL makes their straight runs atomic (see
+# Progbar.update); a free-threaded build (3.13t: ``sys._is_gil_enabled()`` false, or
+# a "t" ABI) takes the lock on every call.
+_LOCK_FREE = "t" not in getattr(sys, "abiflags", "") and bool(
+    getattr(sys, "_is_gil_enabled", lambda: True)()
+)
+_NEVER = sys.maxsize  # _clock_left of a silent bar: the lock-free paths never draw
 _MAX_CHUNK = 65536  # Python runs once per this many items, at the most
 # Iterators whose length_hint is exact: what iter() gives for the exact types above.
 _SEQUENCE_ITERATORS: tuple[type, ...] = (

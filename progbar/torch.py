@@ -37,6 +37,7 @@ import torch.distributed as dist
 
 from progbar import Progbar, format_epoch
 from progbar import track as _track
+from progbar._rank import all_ranks
 
 __all__ = ["epochs", "format_epoch", "global_rank", "reduce_metrics", "track"]
 
@@ -59,7 +60,8 @@ def global_rank() -> int:
 
 
 def _quiet_options(options: dict[str, Any]) -> dict[str, Any]:
-    if global_rank() != 0:
+    # PROGBAR_ALL_RANKS=1 shows every rank, as it does for the core (design.md §13).
+    if global_rank() != 0 and not all_ranks():
         options = dict(options, verbose=0)
     return options
 

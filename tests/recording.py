@@ -34,5 +34,12 @@ class RecordingBar:
     def write(self, message: str) -> None:
         self.calls.append(("write", message))
 
+    @property
+    def live(self) -> bool:
+        return False
+
+    def refresh(self) -> None:
+        self.calls.append(("refresh",))
+
     def close(self) -> None:
         self.calls.append(("close",))

@@ -415,3 +415,18 @@ def test_a_huge_int_after_floats_never_raises() -> None:
     huge.update(1, [("h", 5 * 10**400)])
     huge.update(2, [("h", 1.5)])
     assert huge.metrics() == {"h": "2.5000e+400"}
+
+
+@pytest.mark.parametrize("style", ["default", "keras", "keras2"])
+def test_refresh_draws_the_true_count_whatever_the_interval(style: str) -> None:
+    bar, out, clock = make(10, dynamic=True, interval=60, style=style)
+    for i in range(1, 9):
+        clock.now += 0.1
+        bar.update(i, [("loss", 0.5)])
+    assert "8/10" not in out.getvalue()  # throttled: the last frame drawn was earlier
+    bar.refresh()
+    assert out.getvalue().rsplit("\r", 1)[-1].lstrip("\b").lstrip().startswith("8/10")
+    bar.close()
+    closed = out.getvalue()
+    bar.refresh()  # after close: nothing more
+    assert out.getvalue() == closed
