@@ -38,7 +38,7 @@ import weakref
 from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
 
-from ._metrics import _Raw, coerce
+from ._metrics import _Raw, as_pairs, coerce
 from ._progbar import _LOCK_FREE
 
 TYPE_CHECKING = False
@@ -82,15 +82,7 @@ class _Acc:
         self.log_mark: float = 0
 
     def record(self, values: Values, weight: float, averaged: Callable[[str], bool]) -> None:
-        if isinstance(values, dict) or hasattr(values, "items"):
-            pairs = list(values.items())
-        else:
-            try:
-                pairs = [(k, v) for k, v in values]
-            except (TypeError, ValueError):
-                raise TypeError(
-                    "values must be a list of (name, value) pairs or a mapping"
-                ) from None
+        pairs = as_pairs(values)
         totals = self.totals
         for name, value in pairs:
             name = name if type(name) is str else str(name)

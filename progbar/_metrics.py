@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from ._format import Shown
 
-__all__ = ["MetricStore", "coerce"]
+__all__ = ["MetricStore", "as_pairs", "coerce"]
 
 _NUMBER_TYPES = (int, float)
 
@@ -215,6 +215,20 @@ def _text(value: object) -> str:
         return f"<{type(value).__name__}>"
 
 
+def as_pairs(values: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``values`` (a mapping, or (name, value) pairs) as a list of pairs; anything
+    else is a programming error, raised as a clear ``TypeError``."""
+    if isinstance(values, Mapping) or hasattr(type(values), "items"):
+        return list(values.items())  # type: ignore[union-attr]
+    try:
+        return [(k, v) for k, v in values]
+    except (TypeError, ValueError):
+        raise TypeError(
+            "values must be a list of (name, value) pairs or a mapping, "
+            f"got {_text(values)[:80]!r}"
+        ) from None
+
+
 class MetricStore:
     """Running metric values for one bar."""
 
@@ -302,16 +316,7 @@ class MetricStore:
         weight: float,
         replace: bool,
     ) -> None:
-        if isinstance(values, Mapping):
-            pairs = list(values.items())
-        else:
-            try:
-                pairs = [(k, v) for k, v in values]
-            except (TypeError, ValueError):
-                raise TypeError(
-                    "values must be a list of (name, value) pairs or a mapping, "
-                    f"got {_text(values)[:80]!r}"
-                ) from None
+        pairs = as_pairs(values)
         entries = self._entries
         for name, v in pairs:
             if type(name) is not str:
