@@ -184,6 +184,10 @@ class Progbar(Generic[T]):
         if not isinstance(style, str) or style not in STYLES:
             raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
         self._target = _check_target(target)
+        # add()'s lean path: on a GIL build, outside a track() loop (which counts for
+        # itself), below this limit (the target: reaching it finalizes, under the lock)
+        self._add_fast = _LOCK_FREE
+        self._add_limit: float = self._target if self._target is not None else math.inf
         if width is not None and (isinstance(width, bool) or not isinstance(width, int)
                                   or width < 1):
             raise ValueError(f"width must be an int >= 1 or None, got {width!r}")
@@ -301,6 +305,7 @@ class Progbar(Generic[T]):
         target = _check_target(value)
         with self._lock:
             self._target = target
+            self._add_limit = target if target is not None else math.inf
 
     @property
     def closed(self) -> bool:
@@ -512,6 +517,19 @@ class Progbar(Generic[T]):
 
     def add(self, n: float | int = 1, values: Values | None = None) -> None:
         """``update(current + n, values)``; safe to call from several threads."""
+        if values is None and self._add_fast and type(n) is int:
+            # The leanest path, for ``bar.add(1)`` in a loop: one run with no call
+            # inside (read, add, compare with the target, store; see above), then
+            # the render countdown.
+            current = self._seen + n
+            if current < self._add_limit:
+                self._seen = current
+                left = self._clock_left - 1
+                if left > 0:
+                    self._clock_left = left
+                    return
+                self._due(current, False)
+                return
         if (
             type(n) is int and _LOCK_FREE and self._hint is None
             and (values is None or type(values) is list)
@@ -786,6 +804,7 @@ class Progbar(Generic[T]):
             self._base = base
             self._log_mark = base
             self._handed = handed
+            self._add_fast = False  # the count is read from the iterators meanwhile
             if hint is not None:
                 self._top = base - 1 + length  # current = _top (+ len(_seq)) - _hint()
                 self._seq = grows
@@ -837,6 +856,7 @@ class Progbar(Generic[T]):
                 self._hint = None
                 self._seq = None
                 self._iterating = False
+                self._add_fast = _LOCK_FREE
             self._stop()
             if exhausted:
                 self.update(self._seen, finalize=True)
