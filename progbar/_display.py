@@ -247,6 +247,13 @@ class LiveDisplay(Display):
         self._cols = size[0]
         return self._cols
 
+    def _prune(self) -> None:
+        super()._prune()
+        if self._cur is not None and self._cur not in self.rows:
+            # its bar was dropped without a last line (garbage-collected): the next
+            # bar draws over that line, as a new Keras bar would, not a block below it
+            self._cur = None
+
     def _height(self) -> int | None:
         size = terminal_size(self.stream)
         return size[1] if size is not None else None

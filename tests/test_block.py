@@ -335,3 +335,16 @@ with progbar.logging_redirect(stdout=True):
     final = run.rows()
     assert final[1:3] == ["WARNING lr reduced", "printed line"]
     assert [row.split()[0] for row in final] == ["train", "WARNING", "printed", "train", "epoch"]
+
+
+def test_a_bar_dropped_without_closing_leaves_no_block_behind() -> None:
+    out = io.StringIO()
+    clock = Clock()
+    first = Progbar(100, file=out, clock=clock, interval=0, dynamic=True)
+    first.update(5)
+    del first  # never closed: garbage-collected, its row goes with it
+    second = Progbar(100, file=out, clock=clock, interval=0, dynamic=True)
+    second.update(7)
+    second.update(8)
+    assert "\x1b[" not in out.getvalue().replace("\x1b[K", "")  # one line, no block
+    assert out.getvalue().rsplit("\r", 1)[-1].startswith("  8/100")
