@@ -67,7 +67,7 @@ def markdown(data: dict[str, object], seconds: float) -> str:
     lines += [
         "",
         f"{total:,} cases in {len(rows)} groups, {seconds:.0f} s on this machine.  "
-        "Programming errors (a negative or non-integer `target`, a non-number or "
+        "Programming errors (a negative, non-numeric or non-finite `target`, a non-number or "
         "non-finite `current`, malformed `values`, bad options) raise `ValueError`/"
         "`TypeError` at the call; everything else is displayed and never raises.",
         "",
