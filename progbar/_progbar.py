@@ -950,10 +950,15 @@ def _holds_source(chunk: object) -> bool:
 
 _SEQUENCES = (list, tuple, range)
 # The hot paths take no lock where the GIL makes their straight runs atomic (see
-# Progbar.update); a free-threaded build (3.13t: ``sys._is_gil_enabled()`` false, or
-# a "t" ABI) takes the lock on every call.
-_LOCK_FREE = "t" not in getattr(sys, "abiflags", "") and bool(
-    getattr(sys, "_is_gil_enabled", lambda: True)()
+# Progbar.update): from 3.11, where the interpreter checks for a thread switch only
+# at calls, backward jumps and function starts.  3.10 may switch between other
+# instructions too (a 16-thread add(1) test lost counts there), and a free-threaded
+# build (3.13t: ``sys._is_gil_enabled()`` false, or a "t" ABI) has no GIL: both take
+# the lock on every call.
+_LOCK_FREE = (
+    sys.version_info >= (3, 11)
+    and "t" not in getattr(sys, "abiflags", "")
+    and bool(getattr(sys, "_is_gil_enabled", lambda: True)())
 )
 _NEVER = sys.maxsize  # _clock_left of a silent bar: the lock-free paths never draw
 _MAX_CHUNK = 65536  # Python runs once per this many items, at the most

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import re
@@ -108,3 +109,34 @@ def test_memory_is_flat() -> None:
         bar.close()
         tick(CALLS // 2)
         assert after - before < 64 * 1024, (live, after - before)
+
+
+def test_lock_free_adds_stay_exact_with_thread_switches_forced() -> None:
+    # add() and update() take no lock for the common call where the GIL makes their
+    # read-add-store runs atomic (3.11+); a tiny switch interval makes the interpreter
+    # switch threads as often as it can, so a split run would lose counts here.
+    import sys
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        bar = Progbar(None, file=io.StringIO(), dynamic=False)
+        bar.add(1, [("loss", 1.0)])  # the metric is known: later adds take the fast path
+
+        def work() -> None:
+            for k in range(20_000):
+                if k % 7 == 0:
+                    bar.add(1, [("loss", 1.0)])
+                else:
+                    bar.add(1)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert bar.current == 8 * 20_000 + 1
+    total, count = bar.totals()["loss"]
+    assert (total, count) == (8 * 2858 + 1, 8 * 2858 + 1)
