@@ -15,6 +15,11 @@ a value.
 from __future__ import annotations
 
 import math
+from _functools import partial, reduce
+from _operator import add as _add
+from _operator import itemgetter
+from _operator import mul as _mul
+from itertools import repeat
 
 # collections.abc is this module re-exported; importing it by that name would load
 # the whole ``collections`` package at ``import progbar`` (design.md §9: import time).
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["MetricStore", "as_pairs", "coerce"]
 
 _NUMBER_TYPES = (int, float)
+_first = itemgetter(0)
+_second = itemgetter(1)
 
 
 class _Raw:
@@ -232,7 +239,7 @@ def as_pairs(values: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> list[tupl
 class MetricStore:
     """Running metric values for one bar."""
 
-    __slots__ = ("_entries", "_fast", "_stateful", "_stateless")
+    __slots__ = ("_entries", "_fast", "_pend", "_stateful", "_stateless")
 
     def __init__(
         self,
@@ -250,6 +257,11 @@ class MetricStore:
         self._entries: dict[str, list[Any]] = {}
         # averaged metrics whose total is a plain int/float: record()'s fast path
         self._fast: dict[str, list[Any]] = {}
+        # Records of calls whose values were all ints/floats, applied later in call
+        # order (drain): ``(weight, *pairs)`` from update/add, ``(weight, mapping)``
+        # from log.  The bar appends without its lock; everything that reads or
+        # changes the entries drains first.
+        self._pend: list[tuple[Any, ...]] = []
         self._stateful = frozenset(stateful) if stateful is not None else None
         self._stateless = frozenset(stateless) if stateless is not None else None
         if self._stateful is None and self._stateless is None:
@@ -273,6 +285,8 @@ class MetricStore:
         for a finalizing call).  A malformed ``values`` is a programming error and
         raises ``TypeError`` with nothing recorded.
         """
+        if self._pend:
+            self.drain()
         if not replace and type(values) is list:
             # The hot path (update() once per step): a list of (str, float|int) pairs
             # for averaged metrics already seen.  One dict probe and two in-place adds
@@ -309,6 +323,68 @@ class MetricStore:
                 raise
             return
         self._record(values, weight, replace)
+
+    def drain(self) -> None:
+        """Apply the waiting records, in call order.  The caller holds the bar's lock;
+        records appended meanwhile (without it) stay for the next drain."""
+        pend = self._pend
+        n = len(pend)
+        if n:
+            batch = pend[:n]
+            del pend[:n]
+            self._apply(batch)
+
+    def _apply(self, batch: list[tuple[Any, ...]]) -> None:
+        weights = list(map(_first, batch))
+        if min(weights) < 1:
+            weights = list(map(max, weights, repeat(1)))
+        columns = _columns(batch)
+        if columns is None:  # records that differ in their names: one at a time
+            for w, rec in zip(weights, batch):
+                second = rec[1]
+                self._add_pairs(second.items() if type(second) is dict else rec[1:], w)
+            return
+        # The usual loop: every record names the same metrics.  Each averaged
+        # column is summed in C, with the same float additions in the same order as
+        # one record at a time (``reduce``, not ``sum``, which compensates from 3.12).
+        ones = weights.count(1) == len(weights)
+        count = len(weights) if ones else sum(weights)
+        fast = self._fast
+        for name, column in columns:
+            entry = fast.get(name)
+            if entry is not None:
+                try:
+                    total = reduce(
+                        _add, column() if ones else map(_mul, column(), weights), entry[0]
+                    )
+                except Exception:  # an int too big for a float: one at a time
+                    pass
+                else:
+                    entry[0] = total
+                    entry[1] += count
+                    continue
+            elif name in self._entries and not self.is_averaged(name):
+                for last in column():  # stateful: the last value, as passed
+                    pass
+                self._entries[name] = [last, 1]
+                continue
+            for w, v in zip(weights, column()):
+                self._add_pairs(((name, v),), w)
+
+    def _add_pairs(self, pairs: Iterable[tuple[Any, Any]], w: float) -> None:
+        """One record's pairs, each standing for ``w`` steps."""
+        fast = self._fast
+        for name, v in pairs:
+            entry = fast.get(name) if type(name) is str else None
+            if entry is not None:
+                try:
+                    entry[0] += v if w == 1 else v * w
+                except ArithmeticError:
+                    pass
+                else:
+                    entry[1] += w
+                    continue
+            self._record(((name, v),), w, False)
 
     def _record(
         self,
@@ -355,6 +431,8 @@ class MetricStore:
 
     def snapshot(self) -> list[tuple[str, Shown]]:
         """``[(name, shown)]`` in first-seen order: a float, or text for non-numbers."""
+        if self._pend:
+            self.drain()
         out: list[tuple[str, Shown]] = []
         append = out.append
         for name, (total, count) in self._entries.items():
@@ -368,9 +446,13 @@ class MetricStore:
 
     def averages(self) -> dict[str, tuple[Any, float]]:
         """The raw ``(total, count)`` of each numeric metric (for cross-process sums)."""
+        if self._pend:
+            self.drain()
         return {k: (t, c) for k, (t, c) in self._entries.items() if c is not None}
 
     def set_totals(self, totals: Mapping[str, tuple[Any, float]]) -> None:
+        if self._pend:
+            self.drain()
         for name, (total, count) in totals.items():
             self._entries[str(name)] = [total, count if count >= 1 else 1]
             self._fast.pop(str(name), None)
@@ -379,6 +461,8 @@ class MetricStore:
         """Add other ``(total, count)`` sums to the averaged metrics (an exact merge
         of another store's running means: the sum of ``v*w`` and of ``w``) and take
         ``last`` values as passed, as :meth:`record` takes stateful ones."""
+        if self._pend:
+            self.drain()
         entries = self._entries
         for name, (total, count) in totals.items():
             name = str(name)
@@ -400,3 +484,29 @@ class MetricStore:
             v = coerce(value)
             entries[str(name)] = [v.value, None] if isinstance(v, _Raw) else [_own(v), 1]
             self._fast.pop(str(name), None)
+
+
+def _columns(batch: list[tuple[Any, ...]]) -> list[tuple[str, Any]] | None:
+    """``[(name, values)]`` (``values()`` iterates the column) when every record
+    names the same metrics in the same places, else None."""
+    try:
+        kinds = set(map(type, map(_second, batch)))
+        if dict in kinds:
+            if len(kinds) > 1:
+                return None
+            dicts = list(map(_second, batch))
+            keys = dicts[0].keys()
+            if not all(map(keys.__eq__, map(dict.keys, dicts))):
+                return None
+            return [(name, partial(map, itemgetter(name), dicts)) for name in keys]
+        if len(set(map(len, batch))) > 1:
+            return None
+        out = []
+        for col in list(zip(*batch))[1:]:
+            name = col[0][0]
+            if type(name) is not str or len(set(map(_first, col))) > 1:
+                return None
+            out.append((name, partial(map, _second, col)))
+        return out
+    except Exception:  # an unhashable name...: one record at a time
+        return None

@@ -77,6 +77,22 @@ else:
             return cls
 
 
+# The hot paths take no lock where the GIL makes their straight runs atomic (see
+# Progbar.update): from 3.11, where the interpreter checks for a thread switch only
+# at calls, backward jumps and function starts.  3.10 may switch between other
+# instructions too (a 16-thread add(1) test lost counts there), and a free-threaded
+# build (3.13t: ``sys._is_gil_enabled()`` false, or a "t" ABI) has no GIL: both take
+# the lock on every call.
+_LOCK_FREE = (
+    sys.version_info >= (3, 11)
+    and "t" not in getattr(sys, "abiflags", "")
+    and bool(getattr(sys, "_is_gil_enabled", lambda: True)())
+)
+_PEND_MAX = 1024  # records left for the store at most before they are applied
+_SILENT_EVERY = 4096  # a silent bar's stride: it only applies the records
+_NO_FAST = -math.inf  # ``_lim`` where the fast paths must not run
+
+
 def _check_target(target: object) -> int | float | None:
     """A target as Keras takes it: None, an int, or a float / numpy scalar >= 0
     (``len(x) / batch_size``; the count shows its whole part, as Keras's ``%d``)."""
@@ -184,10 +200,6 @@ class Progbar(Generic[T]):
         if not isinstance(style, str) or style not in STYLES:
             raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
         self._target = _check_target(target)
-        # add()'s lean path: on a GIL build, outside a track() loop (which counts for
-        # itself), below this limit (the target: reaching it finalizes, under the lock)
-        self._add_fast = _LOCK_FREE
-        self._add_limit: float = self._target if self._target is not None else math.inf
         if width is not None and (isinstance(width, bool) or not isinstance(width, int)
                                   or width < 1):
             raise ValueError(f"width must be an int >= 1 or None, got {width!r}")
@@ -206,6 +218,11 @@ class Progbar(Generic[T]):
 
         self._store = MetricStore(stateful_metrics, stateless_metrics)
         self._record = self._store.record  # bound once: update() is the hot path
+        self._pend = self._store._pend  # records the store applies later (see update)
+        # The fast paths run while the count is below ``_lim`` (see _set_lim); the
+        # first call takes the slow path, which draws the first frame and sets it.
+        self._lim: float = _NO_FAST
+        self._log_left = _PEND_MAX  # log() calls until it checks the records waiting
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._start = self._clock()
         # The style: throttle rule, time estimate, finalize rule and formatter.
@@ -260,8 +277,8 @@ class Progbar(Generic[T]):
         # may grow), one C call; ``_hint`` is the iterator's bound __length_hint__.
         self._hint: Callable[[], int] | None = None
         self._top: float | int = 0
+        self._top1: float | int = 1  # _top + 1: log()'s step in progress
         self._seq: list[Any] | None = None
-        self._fast = self._store._fast  # averaged int/float entries (see update)
         self._base: float | int = 0
         self._ticking = False  # registered with the shared ticker thread
         self._tick_mark: float | int | None = None  # count the ticker last drew
@@ -271,7 +288,6 @@ class Progbar(Generic[T]):
         # it (0: every call -- the keras styles, and any injected clock, whose reads
         # a test or a caller may count on).
         self._clock_every = 1 if self._style.reads_clock_lazily(clock is not None) else 0
-        self._clock_left = 1
         self._clock_t = self._start
         # A ticker thread renders from real time; with an injected clock the caller
         # owns time, so renders happen only on the caller's thread (deterministic).
@@ -305,7 +321,7 @@ class Progbar(Generic[T]):
         target = _check_target(value)
         with self._lock:
             self._target = target
-            self._add_limit = target if target is not None else math.inf
+            self._set_lim(self._seen, 0)  # the next call takes the slow path
 
     @property
     def closed(self) -> bool:
@@ -362,37 +378,44 @@ class Progbar(Generic[T]):
 
     # The hot paths: update(), add(), log() and ``current``.
     #
-    # What must happen per call is small: move the count, add each averaged value
-    # (times its weight) to its running total and count, and every so many calls
-    # read the clock.  Conversion to float, the mean, the time estimate and the
-    # drawing wait for a render, which runs under ``self._lock``.
+    # What must happen per call is small: check that the values are plain numbers,
+    # move the count, and leave the values for later.  Everything else -- the
+    # weighting, the running sums, the clock, the mean, the drawing -- waits:
+    #
+    # * a call whose values are all ints/floats appends one record, ``(weight,
+    #   *pairs)`` or ``(weight, metrics)``, to the store's ``_pend`` list (one C call;
+    #   ints and floats cannot change after the call, so nothing is copied).  The
+    #   store applies the records in call order before anyone reads it (a render, a
+    #   ``metrics()``, a merge) or once ``_PEND_MAX`` pile up: in C where the records
+    #   name the same metrics (``reduce(add, ...)`` over each column, the same float
+    #   additions in the same order as one at a time), one by one otherwise.
+    # * the count is compared with one limit, ``_lim``: the target, or sooner the
+    #   count at which the clock is next due.  Below it a call only stores the count;
+    #   at it the slow path (_due) reads the clock, lets the style draw, drains the
+    #   records if many are waiting and sets the next limit.
+    # * anything else -- a tensor or any value that is not an int/float (detached at
+    #   once: no graph is kept alive, no later in-place change leaks in), a float
+    #   count, a step that does not move forward, a finalizing call, a malformed
+    #   list -- takes the lock and the general code.
     #
     # Thread safety.  With the GIL (every build but a free-threaded one), CPython
-    # switches threads only at an "eval breaker" check: a call, a backward jump, a
-    # function's start -- never between the loads and the store of
-    # ``self._seen = self._seen + n`` or ``entry[0] += v`` on ints and floats (no
-    # Python runs there: instance-dict attributes, list items, dict subscripts by
-    # str, int/float arithmetic).  So the per-call work is written as such straight
-    # runs with no call inside a read-modify-write, and takes no lock:
+    # 3.11+ switches threads only at an "eval breaker" check: a call's end, a
+    # backward jump, a function's start -- never inside ``self._seen = self._seen +
+    # n`` or between it and the append after it (loads, int arithmetic, a compare,
+    # building a tuple).  So the count moves in one straight run with no call inside
+    # (16 threads calling ``add(1)`` lose no count: tests/test_load.py), the record
+    # goes in with one ``list.append`` (atomic), and the store takes a batch with
+    # ``pend[:n]`` then ``del pend[:n]``: an append made meanwhile stays for the next
+    # drain.  No lock per call.
     #
-    # * the count moves in one run (read ``_seen``, compare with the target, store),
-    #   so 16 threads calling ``add(1)`` lose no count (tests/test_load.py);
-    # * a value is added to an entry only if the entry is already in the store's
-    #   ``_fast`` dict (an averaged metric with an int/float total), found with a
-    #   subscript (not ``.get``, a call), so an entry is read and written in one run;
-    #   entries are changed in place, never inserted or removed here, so a render
-    #   iterating the store on another thread sees no dict change under it;
-    # * everything else -- a new name, a tensor or any non-float value, a stateful
-    #   metric, a finalizing call, a malformed list, a render due -- takes the lock
-    #   and the general code (the store's ``_record``: tensors detached at once).
+    # 3.10 may switch threads between other instructions too, and a free-threaded
+    # build (3.13t) has no GIL: there every hot path takes the lock first (see the
+    # end of the class), which keeps counts and sums exact at the cost of the lock.
     #
-    # Free-threaded builds (3.13t) have no GIL: there these runs are not atomic, so
-    # every hot path takes the lock first (``_LOCK_FREE`` is false), which keeps
-    # counts and sums exact there too at the cost of the lock.
-    #
-    # The clock: an injected clock (tests, Keras's byte-exact runs) is read exactly
-    # once per update() call; the default style on the real clock reads it once per
-    # ``_clock_every`` calls (see _due).
+    # The clock: an injected clock (tests, Keras's byte-exact runs) and the Keras
+    # styles are read exactly once per update() call (``_lim`` is the count itself,
+    # so every call takes the slow path); the default style on the real clock reads
+    # it once per ``_clock_every`` calls, a stride that adapts (see _due).
 
     def update(
         self,
@@ -406,42 +429,42 @@ class Progbar(Generic[T]):
         metrics stand for the steps since the previous update.  ``finalize``
         defaults to ``current >= target``.
         """
+        if type(current) is int and finalize is None:
+            if values is None:
+                prev = self._seen
+                if prev < current < self._lim:  # one run: read, compare, store
+                    self._seen = current
+                    return
+            elif type(values) is list:
+                try:
+                    for _, v in values:  # plain numbers only (and well-formed pairs)
+                        if type(v) is not float and type(v) is not int:
+                            break
+                    else:
+                        prev = self._seen
+                        if prev < current < self._lim:  # one run (see above)
+                            self._seen = current
+                            self._pend.append((current - prev, *values))
+                            return
+                except (TypeError, ValueError):
+                    pass  # malformed: the general code raises the clear error
+        self._update(current, values, finalize)
+
+    def _update(
+        self,
+        current: float | int,
+        values: Values | None = None,
+        finalize: bool | None = None,
+        added: float | int | None = None,
+    ) -> None:
+        """update()'s general code, under the lock.  ``added``: add() already moved
+        the count by this much (in one run with its read, see _add); the count is
+        then not stored again, and is moved back if the values are malformed."""
         cls = type(current)
         # ``x - x != 0`` is true only for nan and inf: the common int/float cases
         # skip the full check (a function call and isinstance chain).
         if cls is not int and (cls is not float or current - current != 0.0):
             current = _check_current(current)
-        if finalize is None and _LOCK_FREE and (values is None or type(values) is list):
-            target = self._target
-            if target is None or current < target:
-                # one run, no call inside: the weight and the new count (see above)
-                prev = self._seen
-                weight = current - prev
-                self._seen = current
-                if values:
-                    if weight < 1:
-                        weight = 1
-                    fast = self._fast
-                    done = 0
-                    try:
-                        for name, v in values:
-                            cls = type(v)
-                            if cls is not float and cls is not int:
-                                break
-                            entry = fast[name]
-                            entry[0] += v if weight == 1 else v * weight
-                            entry[1] += weight
-                            done += 1
-                    except (KeyError, TypeError, ValueError, ArithmeticError):
-                        pass
-                    if done < len(values):
-                        self._record_rest(values, done, weight, prev, current)
-                left = self._clock_left - 1
-                if left > 0:
-                    self._clock_left = left
-                    return
-                self._due(current, False)
-                return
         self._lock_acquire()  # bound methods: cheaper than ``with self._lock``
         try:
             if finalize is None:
@@ -449,123 +472,108 @@ class Progbar(Generic[T]):
                 finalize = target is not None and current >= target
             elif finalize is not True and finalize is not False:
                 finalize = bool(finalize)
+            step = current - self._seen if added is None else added
             if values:
-                weight = current - self._seen
+                weight = step
                 if type(weight) is not int or weight < 1:
                     weight = weight if weight >= 1 else 1
-                self._record(values, weight, finalize and self._keras_finalize)
-            self._seen = current
-            self._due(current, finalize)
+                try:
+                    self._record(values, weight, finalize and self._keras_finalize)
+                except BaseException:
+                    if added is not None:
+                        self._seen -= added  # one run: adds on other threads stay
+                    raise
+            if added is None:
+                self._seen = current
+            self._due(current, finalize, step)
         finally:
             self._lock_release()
 
-    def _record_rest(
-        self, values: list[Any], done: int, weight: float | int, prev: float | int,
-        current: float | int,
-    ) -> None:
-        """The pairs from ``values[done]`` on, by the store's general code (under the
-        lock).  A malformed list records nothing and leaves the count where it was."""
+    def _due(self, current: float | int, finalize: bool, step: float | int = 1) -> None:
+        """The slow path of the count: read the clock if it is time to, let the style
+        draw, and set ``_lim``, the count up to which the fast paths may run without
+        coming here (under the lock)."""
         self._lock_acquire()
         try:
-            self._record(values[done:] if done else values, weight, False)
-        except TypeError:
-            fast = self._fast
-            for name, v in values[:done]:  # undo the pairs already added
-                entry = fast[name]
-                entry[0] -= v if weight == 1 else v * weight
-                entry[1] -= weight
-            if self._seen == current:
-                self._seen = prev
-            raise
-        finally:
-            self._lock_release()
-
-    def _due(self, current: float | int, finalize: bool) -> None:
-        """Read the clock if it is time to, and let the style draw (under the lock)."""
-        if self._verbose == 0:
-            self._clock_left = _NEVER  # nothing to draw: the lock-free path returns early
-            return
-        self._lock_acquire()
-        try:
-            if self._clock_every:
-                # The default style may skip clock reads (design.md §9): read it once per
-                # ``_clock_every`` calls, a stride that doubles (up to 16) while reads
-                # come much faster than the render interval and drops back to 1 as
-                # soon as they do not, so a render is late by at most a few fast calls.
-                if not finalize:
-                    left = self._clock_left - 1
-                    if left > 0:
-                        self._clock_left = left
-                        return
-                now = self._clock()
-                every = self._clock_every
-                if now - self._clock_t < self._interval * 0.125:  # fast: read less often
-                    if every < 16:
-                        every *= 2
-                else:
-                    every = 1
-                self._clock_every = self._clock_left = every
-                self._clock_t = now
+            every = self._clock_every
+            if self._verbose == 0:
+                every = _SILENT_EVERY  # nothing to draw: only the records to apply
+                if len(self._pend) >= _PEND_MAX:
+                    self._store.drain()
             else:
-                now = self._clock()  # exactly one read per call, as Keras does
-            try:
-                self._advance(current, now, finalize)
-            except Exception:  # a display bug must never stop the loop
-                self._display.dead = True
+                now = self._clock()
+                if every:
+                    # The default style may skip clock reads (design.md §9): read it
+                    # once per ``every`` calls' worth of steps, a stride that doubles
+                    # (up to 16) while reads come much faster than the render interval
+                    # and drops back to 1 as soon as they do not, so a render is late
+                    # by at most a few fast calls.
+                    if now - self._clock_t < self._interval * 0.125:
+                        if every < 16:
+                            every *= 2
+                    else:
+                        every = 1
+                    self._clock_every = every
+                    self._clock_t = now
+                try:
+                    self._advance(current, now, finalize)
+                except Exception:  # a display bug must never stop the loop
+                    self._display.dead = True
+                if len(self._pend) >= _PEND_MAX:  # not drawn yet: apply them anyway
+                    self._store.drain()
+            self._set_lim(current, every * step if step >= 1 else every)
         finally:
             self._lock_release()
+
+    def _set_lim(self, current: float | int, ahead: float | int) -> None:
+        """``_lim``: the fast paths run while the count stays below it (under the
+        lock).  Never past the target (reaching it finalizes); -inf while a track()
+        loop runs (the count is read from its iterators) or before the lock-free
+        paths may run."""
+        if self._iterating or not _LOCK_FREE:
+            self._lim = -math.inf
+            return
+        target = self._target
+        lim = current + ahead
+        self._lim = lim if target is None or lim < target else target
 
     def add(self, n: float | int = 1, values: Values | None = None) -> None:
         """``update(current + n, values)``; safe to call from several threads."""
-        if values is None and self._add_fast and type(n) is int:
-            # The leanest path, for ``bar.add(1)`` in a loop: one run with no call
-            # inside (read, add, compare with the target, store; see above), then
-            # the render countdown.
-            current = self._seen + n
-            if current < self._add_limit:
-                self._seen = current
-                left = self._clock_left - 1
-                if left > 0:
-                    self._clock_left = left
+        if type(n) is int and n > 0:
+            if values is None:
+                current = self._seen + n  # one run: read, add, compare, store
+                if current < self._lim:
+                    self._seen = current
                     return
-                self._due(current, False)
-                return
-        if (
-            type(n) is int and _LOCK_FREE and self._hint is None
-            and (values is None or type(values) is list)
-        ):
-            target = self._target
-            # one run, no call inside: read, compare, store (see above)
-            prev = self._seen
-            current = prev + n
-            if target is None or current < target:
-                self._seen = current
-                if values:
-                    weight = n if n > 1 else 1
-                    fast = self._fast
-                    done = 0
-                    try:
-                        for name, v in values:
-                            cls = type(v)
-                            if cls is not float and cls is not int:
-                                break
-                            entry = fast[name]
-                            entry[0] += v if weight == 1 else v * weight
-                            entry[1] += weight
-                            done += 1
-                    except (KeyError, TypeError, ValueError, ArithmeticError):
-                        pass
-                    if done < len(values):
-                        self._record_rest(values, done, weight, prev, current)
-                left = self._clock_left - 1
-                if left > 0:
-                    self._clock_left = left
-                    return
-                self._due(current, False)
-                return
-        self._lock_acquire()  # held across the read and the update (reentrant)
+            elif type(values) is list:
+                try:
+                    for _, v in values:  # plain numbers only (and well-formed pairs)
+                        if type(v) is not float and type(v) is not int:
+                            break
+                    else:
+                        current = self._seen + n  # one run (see above)
+                        if current < self._lim:
+                            self._seen = current
+                            self._pend.append((n, *values))
+                            return
+                except (TypeError, ValueError):
+                    pass  # malformed: the general code raises the clear error
+        self._add(n, values)
+
+    def _add(self, n: float | int, values: Values | None = None) -> None:
+        """add()'s general code, under the lock.  The count is read, moved and stored
+        in one run (as on the fast path), so adds that other threads make meanwhile
+        without the lock are kept."""
+        if type(n) is not int and (type(n) is not float or n - n != 0.0):
+            n = _check_current(n)
+        self._lock_acquire()
         try:
-            self.update(self.current + n, values)
+            if self._hint is not None:  # a track() loop: the count is its iterators'
+                self._update(self.current + n, values)
+                return
+            current = self._seen + n  # one run: read, add, store
+            self._seen = current
+            self._update(current, values, None, n)
         finally:
             self._lock_release()
 
@@ -574,45 +582,38 @@ class Progbar(Generic[T]):
 
         ``bar.log(loss=v, acc=a)`` or ``bar.log([("loss", v)])``.
         """
-        if values is None and _LOCK_FREE:
-            # The step in progress (``current + 1`` in a loop), read as ``current``
-            # does; then the weight and the mark in one run (see above).
-            if self._iterating:
-                hint = self._hint
-                step = self._seen + 1
-                if hint is not None:
-                    seq = self._seq
-                    done = (self._top - hint() if seq is None
-                            else self._top + len(seq) - hint()) + 1
-                    if done > step:
-                        step = done
+        if values is None:
+            for v in metrics.values():  # plain numbers only
+                if type(v) is not float and type(v) is not int:
+                    break
             else:
-                step = self._seen
-            weight = step - self._log_mark
-            self._log_mark = step
-            if weight < 1:
-                weight = 1
-            fast = self._fast
-            done = 0
-            try:
-                for name, v in metrics.items():
-                    cls = type(v)
-                    if cls is not float and cls is not int:
-                        break
-                    entry = fast[name]
-                    entry[0] += v if weight == 1 else v * weight
-                    entry[1] += weight
-                    done += 1
-            except (KeyError, ArithmeticError):
-                pass
-            if done < len(metrics):
-                rest = list(metrics.items())[done:]
-                self._lock_acquire()
-                try:
-                    self._record(rest, weight, False)
-                finally:
-                    self._lock_release()
-            return
+                # The step in progress (``current + 1`` in a loop), read as ``current``
+                # does, then the weight, the mark and the record in one run.
+                if self._iterating:
+                    hint = self._hint
+                    step = self._seen + 1
+                    if hint is not None:
+                        seq = self._seq
+                        done = (self._top1 - hint() if seq is None
+                                else self._top1 + len(seq) - hint())
+                        if done > step:
+                            step = done
+                else:
+                    step = self._seen
+                weight = step - self._log_mark
+                self._log_mark = step
+                self._pend.append((weight, metrics))
+                left = self._log_left - 1
+                if left:
+                    self._log_left = left
+                    return
+                self._log_left = _PEND_MAX
+                self._spill()
+                return
+        self._log(values, metrics)
+
+    def _log(self, values: Values | None, metrics: dict[str, Any]) -> None:
+        """log()'s general code, under the lock."""
         self._lock_acquire()
         try:
             step = self.current + 1 if self._iterating else self._seen
@@ -625,6 +626,30 @@ class Progbar(Generic[T]):
                 self._store.record(metrics, w)
         finally:
             self._lock_release()
+
+    def _spill(self) -> None:
+        """Apply the waiting records if many piled up (log() does not move the count,
+        so it never reaches the slow path of the count)."""
+        if len(self._pend) >= _PEND_MAX:
+            self._lock_acquire()
+            try:
+                self._store.drain()
+            finally:
+                self._lock_release()
+
+    if not _LOCK_FREE:
+        # 3.10 and free-threaded builds: log() runs the same code under the lock
+        # (update() and add() find ``_lim`` at -inf there and take the general code).
+        _log_fast = log
+
+        def log(self, values: Values | None = None, /, **metrics: Any) -> None:  # type: ignore[no-redef]
+            self._lock_acquire()
+            try:
+                self._log_fast(values, **metrics)
+            finally:
+                self._lock_release()
+
+        log.__doc__ = _log_fast.__doc__
 
     def refresh(self) -> None:
         """Draw the bar now, with its current count and metrics, whatever the render
@@ -721,7 +746,7 @@ class Progbar(Generic[T]):
         with self._lock:
             if totals or last:
                 self._store.merge(totals or {}, last or {})
-            self.update(self.current + n)
+            self._add(n)
 
     # ------------------------------------------------------------------ internals
 
@@ -804,9 +829,10 @@ class Progbar(Generic[T]):
             self._base = base
             self._log_mark = base
             self._handed = handed
-            self._add_fast = False  # the count is read from the iterators meanwhile
+            self._lim = _NO_FAST  # the count is read from the iterators meanwhile
             if hint is not None:
                 self._top = base - 1 + length  # current = _top (+ len(_seq)) - _hint()
+                self._top1 = base + length
                 self._seq = grows
                 self._hint = hint
             self._iterating = True
@@ -856,7 +882,7 @@ class Progbar(Generic[T]):
                 self._hint = None
                 self._seq = None
                 self._iterating = False
-                self._add_fast = _LOCK_FREE
+                self._set_lim(self._seen, 0)  # the next call takes the slow path
             self._stop()
             if exhausted:
                 self.update(self._seen, finalize=True)
@@ -949,18 +975,6 @@ def _holds_source(chunk: object) -> bool:
 
 
 _SEQUENCES = (list, tuple, range)
-# The hot paths take no lock where the GIL makes their straight runs atomic (see
-# Progbar.update): from 3.11, where the interpreter checks for a thread switch only
-# at calls, backward jumps and function starts.  3.10 may switch between other
-# instructions too (a 16-thread add(1) test lost counts there), and a free-threaded
-# build (3.13t: ``sys._is_gil_enabled()`` false, or a "t" ABI) has no GIL: both take
-# the lock on every call.
-_LOCK_FREE = (
-    sys.version_info >= (3, 11)
-    and "t" not in getattr(sys, "abiflags", "")
-    and bool(getattr(sys, "_is_gil_enabled", lambda: True)())
-)
-_NEVER = sys.maxsize  # _clock_left of a silent bar: the lock-free paths never draw
 _MAX_CHUNK = 65536  # Python runs once per this many items, at the most
 # Iterators whose length_hint is exact: what iter() gives for the exact types above.
 _SEQUENCE_ITERATORS: tuple[type, ...] = (
