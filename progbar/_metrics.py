@@ -15,11 +15,7 @@ a value.
 from __future__ import annotations
 
 import math
-from _functools import partial, reduce
-from _operator import add as _add
 from _operator import itemgetter
-from _operator import mul as _mul
-from itertools import repeat
 
 # collections.abc is this module re-exported; importing it by that name would load
 # the whole ``collections`` package at ``import progbar`` (design.md §9: import time).
@@ -34,8 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["MetricStore", "as_pairs", "coerce"]
 
 _NUMBER_TYPES = (int, float)
-_first = itemgetter(0)
-_second = itemgetter(1)
 
 
 class _Raw:
@@ -257,11 +251,10 @@ class MetricStore:
         self._entries: dict[str, list[Any]] = {}
         # averaged metrics whose total is a plain int/float: record()'s fast path
         self._fast: dict[str, list[Any]] = {}
-        # Records of calls whose values were all ints/floats, applied later in call
-        # order (drain): ``(weight, *pairs)`` from update/add, ``(weight, mapping)``
-        # from log.  The bar appends without its lock; everything that reads or
+        # log()'s dicts of ints/floats, one step each, applied later in call order
+        # (drain).  The bar appends without its lock; everything that reads or
         # changes the entries drains first.
-        self._pend: list[tuple[Any, ...]] = []
+        self._pend: list[dict[str, Any]] = []
         self._stateful = frozenset(stateful) if stateful is not None else None
         self._stateless = frozenset(stateless) if stateless is not None else None
         if self._stateful is None and self._stateless is None:
@@ -325,57 +318,54 @@ class MetricStore:
         self._record(values, weight, replace)
 
     def drain(self) -> None:
-        """Apply the waiting records, in call order.  The caller holds the bar's lock;
-        records appended meanwhile (without it) stay for the next drain."""
+        """Apply the waiting log() dicts (each one step's values), in call order.  The
+        caller holds the bar's lock; dicts appended meanwhile (without it) stay for
+        the next drain."""
         pend = self._pend
         n = len(pend)
-        if n:
-            batch = pend[:n]
-            del pend[:n]
-            self._apply(batch)
-
-    def _apply(self, batch: list[tuple[Any, ...]]) -> None:
-        weights = list(map(_first, batch))
-        if min(weights) < 1:
-            weights = list(map(max, weights, repeat(1)))
-        columns = _columns(batch)
-        if columns is None:  # records that differ in their names: one at a time
-            for w, rec in zip(weights, batch):
-                second = rec[1]
-                self._add_pairs(second.items() if type(second) is dict else rec[1:], w)
+        if not n:
             return
-        # The usual loop: every record names the same metrics.  Each averaged
-        # column is summed in C, with the same float additions in the same order as
-        # one record at a time (``reduce``, not ``sum``, which compensates from 3.12).
-        ones = weights.count(1) == len(weights)
-        count = len(weights) if ones else sum(weights)
-        fast = self._fast
-        for name, column in columns:
-            entry = fast.get(name)
-            if entry is not None:
-                try:
-                    total = reduce(
-                        _add, column() if ones else map(_mul, column(), weights), entry[0]
-                    )
-                except Exception:  # an int too big for a float: one at a time
-                    pass
+        batch = pend[:n]
+        del pend[:n]
+        names = list(batch[0])
+        sums: list[Any] = []
+        try:
+            # The usual loop logs the same names at every step: then every dict has
+            # each name of the first (a KeyError otherwise) and no other.
+            if n < 4 or sum(map(len, batch)) != len(names) * n:
+                raise LookupError
+            fast = self._fast
+            for name in names:
+                entry = fast.get(name)
+                if entry is not None:  # averaged, with an int/float total: one C sum
+                    sums.append(sum(map(itemgetter(name), batch), entry[0]))
+                elif not self.is_averaged(name) and name in self._entries:
+                    sums.append(batch[-1][name])  # stateful: the last value, as passed
                 else:
-                    entry[0] = total
-                    entry[1] += count
-                    continue
-            elif name in self._entries and not self.is_averaged(name):
-                for last in column():  # stateful: the last value, as passed
-                    pass
-                self._entries[name] = [last, 1]
-                continue
-            for w, v in zip(weights, column()):
-                self._add_pairs(((name, v),), w)
+                    sums.append(None)  # new to the store: one at a time, below
+        except Exception:  # differing names, an int too big for a float...
+            for metrics in batch:
+                self._add_pairs(metrics.items(), 1)
+            return
+        # ``sum`` from 3.12 compensates rounding: as exact as one at a time, or more.
+        fast = self._fast
+        entries = self._entries
+        for name, total in zip(names, sums):
+            if total is None:
+                for metrics in batch:
+                    self._add_pairs(((name, metrics[name]),), 1)
+            elif name in fast:
+                entry = fast[name]
+                entry[0] = total
+                entry[1] += n
+            else:
+                entries[name] = [total, 1]
 
     def _add_pairs(self, pairs: Iterable[tuple[Any, Any]], w: float) -> None:
-        """One record's pairs, each standing for ``w`` steps."""
+        """One step's pairs, each standing for ``w`` steps."""
         fast = self._fast
         for name, v in pairs:
-            entry = fast.get(name) if type(name) is str else None
+            entry = fast.get(name)
             if entry is not None:
                 try:
                     entry[0] += v if w == 1 else v * w
@@ -485,28 +475,3 @@ class MetricStore:
             entries[str(name)] = [v.value, None] if isinstance(v, _Raw) else [_own(v), 1]
             self._fast.pop(str(name), None)
 
-
-def _columns(batch: list[tuple[Any, ...]]) -> list[tuple[str, Any]] | None:
-    """``[(name, values)]`` (``values()`` iterates the column) when every record
-    names the same metrics in the same places, else None."""
-    try:
-        kinds = set(map(type, map(_second, batch)))
-        if dict in kinds:
-            if len(kinds) > 1:
-                return None
-            dicts = list(map(_second, batch))
-            keys = dicts[0].keys()
-            if not all(map(keys.__eq__, map(dict.keys, dicts))):
-                return None
-            return [(name, partial(map, itemgetter(name), dicts)) for name in keys]
-        if len(set(map(len, batch))) > 1:
-            return None
-        out = []
-        for col in list(zip(*batch))[1:]:
-            name = col[0][0]
-            if type(name) is not str or len(set(map(_first, col))) > 1:
-                return None
-            out.append((name, partial(map, _second, col)))
-        return out
-    except Exception:  # an unhashable name...: one record at a time
-        return None

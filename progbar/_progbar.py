@@ -88,6 +88,7 @@ _LOCK_FREE = (
     and "t" not in getattr(sys, "abiflags", "")
     and bool(getattr(sys, "_is_gil_enabled", lambda: True)())
 )
+_MAX_STRIDE = 1024  # calls between clock reads at most, while the ticker draws
 _PEND_MAX = 1024  # records left for the store at most before they are applied
 _SILENT_EVERY = 4096  # a silent bar's stride: it only applies the records
 _NO_FAST = -math.inf  # ``_lim`` where the fast paths must not run
@@ -218,10 +219,12 @@ class Progbar(Generic[T]):
 
         self._store = MetricStore(stateful_metrics, stateless_metrics)
         self._record = self._store.record  # bound once: update() is the hot path
-        self._pend = self._store._pend  # records the store applies later (see update)
+        self._fast = self._store._fast  # averaged int/float entries (see update)
+        self._pend = self._store._pend  # log()'s records, applied later (see log)
         # The fast paths run while the count is below ``_lim`` (see _set_lim); the
         # first call takes the slow path, which draws the first frame and sets it.
         self._lim: float = _NO_FAST
+        self._cap: float = _NO_FAST  # the target (reaching it finalizes), inf or -inf
         self._log_left = _PEND_MAX  # log() calls until it checks the records waiting
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._start = self._clock()
@@ -282,6 +285,7 @@ class Progbar(Generic[T]):
         self._base: float | int = 0
         self._ticking = False  # registered with the shared ticker thread
         self._tick_mark: float | int | None = None  # count the ticker last drew
+        self._tick_moved = 0.0  # when the ticker last saw the count move
         self._lock_acquire = self._lock.acquire
         self._lock_release = self._lock.release
         # update() reads the clock once per this many calls where the style allows
@@ -378,44 +382,56 @@ class Progbar(Generic[T]):
 
     # The hot paths: update(), add(), log() and ``current``.
     #
-    # What must happen per call is small: check that the values are plain numbers,
-    # move the count, and leave the values for later.  Everything else -- the
-    # weighting, the running sums, the clock, the mean, the drawing -- waits:
+    # What must happen per call is small: move the count, add each averaged value
+    # (times its weight) to its running total and count, and every so many calls
+    # read the clock.  Conversion to float, the mean, the time estimate and the
+    # drawing wait for a render, which runs under ``self._lock``.
     #
-    # * a call whose values are all ints/floats appends one record, ``(weight,
-    #   *pairs)`` or ``(weight, metrics)``, to the store's ``_pend`` list (one C call;
-    #   ints and floats cannot change after the call, so nothing is copied).  The
-    #   store applies the records in call order before anyone reads it (a render, a
-    #   ``metrics()``, a merge) or once ``_PEND_MAX`` pile up: in C where the records
-    #   name the same metrics (``reduce(add, ...)`` over each column, the same float
-    #   additions in the same order as one at a time), one by one otherwise.
-    # * the count is compared with one limit, ``_lim``: the target, or sooner the
-    #   count at which the clock is next due.  Below it a call only stores the count;
-    #   at it the slow path (_due) reads the clock, lets the style draw, drains the
-    #   records if many are waiting and sets the next limit.
-    # * anything else -- a tensor or any value that is not an int/float (detached at
-    #   once: no graph is kept alive, no later in-place change leaks in), a float
-    #   count, a step that does not move forward, a finalizing call, a malformed
-    #   list -- takes the lock and the general code.
+    # The count is compared with two limits (see _set_lim): ``_cap``, the target
+    # (reaching it finalizes: the general code), and ``_lim``, the count at which the
+    # clock is next due.  Below ``_lim`` a call only stores the count and adds its
+    # values; past it the slow path (_due) reads the clock, lets the style draw and
+    # sets the next limit.
+    #
+    # log(loss=, acc=) does even less: its keyword dict is new at every call and
+    # nobody else holds it, so once its values are checked to be ints/floats it is
+    # appended as it is to the store's ``_pend`` list (one C call), and the store
+    # sums the waiting dicts in C before anyone reads it (design.md §9).
     #
     # Thread safety.  With the GIL (every build but a free-threaded one), CPython
     # 3.11+ switches threads only at an "eval breaker" check: a call's end, a
-    # backward jump, a function's start -- never inside ``self._seen = self._seen +
-    # n`` or between it and the append after it (loads, int arithmetic, a compare,
-    # building a tuple).  So the count moves in one straight run with no call inside
-    # (16 threads calling ``add(1)`` lose no count: tests/test_load.py), the record
-    # goes in with one ``list.append`` (atomic), and the store takes a batch with
-    # ``pend[:n]`` then ``del pend[:n]``: an append made meanwhile stays for the next
-    # drain.  No lock per call.
+    # backward jump, a function's start -- never between the loads and the store of
+    # ``self._seen = self._seen + n`` or ``entry[0] += v`` on ints and floats (no
+    # Python runs there: attributes, list items, dict subscripts by str, int/float
+    # arithmetic).  So the per-call work is written as such straight runs with no
+    # call inside a read-modify-write, and takes no lock:
+    #
+    # * the count moves in one run (read ``_seen``, compare with a limit, store),
+    #   so 16 threads calling ``add(1)`` lose no count (tests/test_load.py); the
+    #   general code of add() moves it in one run too, under the lock;
+    # * a value is added to an entry only if the entry is already in the store's
+    #   ``_fast`` dict (an averaged metric with an int/float total), found with a
+    #   subscript (not ``.get``, a call), so an entry is read and written in one run;
+    #   entries are changed in place, never inserted or removed here, so a render
+    #   iterating the store on another thread sees no dict change under it;
+    # * log() appends with one ``list.append`` (atomic); the store takes a batch
+    #   with ``pend[:n]`` then ``del pend[:n]``, so an append made meanwhile stays
+    #   for the next drain;
+    # * everything else -- a new name, a tensor or any non-float value, a stateful
+    #   metric, a float count, a step that does not move forward, a finalizing call,
+    #   a malformed list, a render due -- takes the lock and the general code (the
+    #   store's ``_record``: tensors detached at once).
     #
     # 3.10 may switch threads between other instructions too, and a free-threaded
-    # build (3.13t) has no GIL: there every hot path takes the lock first (see the
-    # end of the class), which keeps counts and sums exact at the cost of the lock.
+    # build (3.13t) has no GIL: there the limits stay at -inf, so update() and add()
+    # always take the general code, and log() runs under the lock (see the end of
+    # the class), which keeps counts and sums exact at the cost of the lock.
     #
     # The clock: an injected clock (tests, Keras's byte-exact runs) and the Keras
     # styles are read exactly once per update() call (``_lim`` is the count itself,
     # so every call takes the slow path); the default style on the real clock reads
-    # it once per ``_clock_every`` calls, a stride that adapts (see _due).
+    # it once per ``_clock_every`` calls' worth of steps, a stride that adapts; a
+    # live bar on the real clock is also drawn by the ticker thread (see _due).
 
     def update(
         self,
@@ -429,26 +445,57 @@ class Progbar(Generic[T]):
         metrics stand for the steps since the previous update.  ``finalize``
         defaults to ``current >= target``.
         """
-        if type(current) is int and finalize is None:
-            if values is None:
-                prev = self._seen
-                if prev < current < self._lim:  # one run: read, compare, store
-                    self._seen = current
-                    return
-            elif type(values) is list:
-                try:
-                    for _, v in values:  # plain numbers only (and well-formed pairs)
-                        if type(v) is not float and type(v) is not int:
-                            break
-                    else:
-                        prev = self._seen
-                        if prev < current < self._lim:  # one run (see above)
-                            self._seen = current
-                            self._pend.append((current - prev, *values))
-                            return
-                except (TypeError, ValueError):
-                    pass  # malformed: the general code raises the clear error
+        if type(current) is int and finalize is None and (
+            values is None or type(values) is list
+        ):
+            prev = self._seen
+            if prev < current < self._cap:  # one run: read, compare, store
+                self._seen = current
+                if values:
+                    weight = current - prev
+                    fast = self._fast
+                    done = 0
+                    try:
+                        for name, v in values:
+                            if type(v) is not float and type(v) is not int:
+                                break
+                            entry = fast[name]  # one run: read, add, store
+                            entry[0] += v if weight == 1 else v * weight
+                            entry[1] += weight
+                            done += 1
+                    except (KeyError, TypeError, ValueError, ArithmeticError):
+                        pass
+                    if done < len(values):
+                        self._record_rest(values, done, weight, prev, current)
+                if current >= self._lim:
+                    self._due(current, False, current - prev)
+                return
         self._update(current, values, finalize)
+
+    def _record_rest(
+        self, values: list[Any], done: int, weight: float | int, prev: float | int | None,
+        current: float | int,
+    ) -> None:
+        """The pairs from ``values[done]`` on, by the store's general code (under the
+        lock).  A malformed list records nothing and leaves the count where it was
+        (``prev``; None: an add() of ``weight``, taken back)."""
+        self._lock_acquire()
+        try:
+            self._record(values[done:] if done else values, weight, False)
+        except TypeError:
+            fast = self._fast
+            for name, v in values[:done]:  # undo the pairs already added
+                entry = fast[name]
+                entry[0] -= v if weight == 1 else v * weight
+                entry[1] -= weight
+            if prev is not None:
+                if self._seen == current:
+                    self._seen = prev
+            else:
+                self._seen -= weight  # an add(): one run, adds on other threads stay
+            raise
+        finally:
+            self._lock_release()
 
     def _update(
         self,
@@ -505,20 +552,30 @@ class Progbar(Generic[T]):
                 if every:
                     # The default style may skip clock reads (design.md §9): read it
                     # once per ``every`` calls' worth of steps, a stride that doubles
-                    # (up to 16) while reads come much faster than the render interval
-                    # and drops back to 1 as soon as they do not, so a render is late
-                    # by at most a few fast calls.
+                    # while reads come much faster than the render interval and drops
+                    # back to 1 as soon as they do not.  Up to 16, so that a render is
+                    # late by a few calls at most -- or up to 1024 once the ticker
+                    # thread draws the bar on time whatever its calls do (a live bar on
+                    # the real clock; a loop that slows down is shown at once).
                     if now - self._clock_t < self._interval * 0.125:
-                        if every < 16:
+                        if every < (_MAX_STRIDE if self._ticking else 16):
                             every *= 2
                     else:
                         every = 1
+                    if (not self._ticking and self._may_tick and self._verbose == 1
+                            and self._display.live):
+                        self._tick_moved = now
+                        _ticker_add(self)
+                        if not self._ticking:  # no thread: strides of 16, no retry
+                            self._may_tick = False
                     self._clock_every = every
                     self._clock_t = now
                 try:
                     self._advance(current, now, finalize)
                 except Exception:  # a display bug must never stop the loop
                     self._display.dead = True
+                if finalize and self._ticking:
+                    _ticker_discard(self)
                 if len(self._pend) >= _PEND_MAX:  # not drawn yet: apply them anyway
                     self._store.drain()
             self._set_lim(current, every * step if step >= 1 else every)
@@ -526,16 +583,18 @@ class Progbar(Generic[T]):
             self._lock_release()
 
     def _set_lim(self, current: float | int, ahead: float | int) -> None:
-        """``_lim``: the fast paths run while the count stays below it (under the
-        lock).  Never past the target (reaching it finalizes); -inf while a track()
-        loop runs (the count is read from its iterators) or before the lock-free
-        paths may run."""
+        """The fast paths' limits (under the lock): ``_cap``, the target (reaching it
+        finalizes) or inf, and ``_lim``, ``ahead`` steps on and never past ``_cap``.
+        Both -inf while a track() loop runs (the count is read from its iterators)
+        or where the lock-free paths may not run."""
         if self._iterating or not _LOCK_FREE:
-            self._lim = -math.inf
+            self._lim = self._cap = _NO_FAST
             return
         target = self._target
+        cap = target if target is not None else math.inf
         lim = current + ahead
-        self._lim = lim if target is None or lim < target else target
+        self._cap = cap
+        self._lim = lim if lim < cap else cap
 
     def add(self, n: float | int = 1, values: Values | None = None) -> None:
         """``update(current + n, values)``; safe to call from several threads."""
@@ -545,19 +604,31 @@ class Progbar(Generic[T]):
                 if current < self._lim:
                     self._seen = current
                     return
+                if current < self._cap:
+                    self._seen = current
+                    self._due(current, False, n)
+                    return
             elif type(values) is list:
-                try:
-                    for _, v in values:  # plain numbers only (and well-formed pairs)
-                        if type(v) is not float and type(v) is not int:
-                            break
-                    else:
-                        current = self._seen + n  # one run (see above)
-                        if current < self._lim:
-                            self._seen = current
-                            self._pend.append((n, *values))
-                            return
-                except (TypeError, ValueError):
-                    pass  # malformed: the general code raises the clear error
+                current = self._seen + n  # one run (see above)
+                if current < self._cap:
+                    self._seen = current
+                    fast = self._fast
+                    done = 0
+                    try:
+                        for name, v in values:
+                            if type(v) is not float and type(v) is not int:
+                                break
+                            entry = fast[name]  # one run: read, add, store
+                            entry[0] += v if n == 1 else v * n
+                            entry[1] += n
+                            done += 1
+                    except (KeyError, TypeError, ValueError, ArithmeticError):
+                        pass
+                    if done < len(values):
+                        self._record_rest(values, done, n, None, current)
+                    if current >= self._lim:
+                        self._due(current, False, n)
+                    return
         self._add(n, values)
 
     def _add(self, n: float | int, values: Values | None = None) -> None:
@@ -602,13 +673,20 @@ class Progbar(Generic[T]):
                     step = self._seen
                 weight = step - self._log_mark
                 self._log_mark = step
-                self._pend.append((weight, metrics))
-                left = self._log_left - 1
-                if left:
-                    self._log_left = left
+                if weight <= 1:  # one log per step (or more): a record, one C call
+                    self._pend.append(metrics)
+                    left = self._log_left - 1
+                    if left:
+                        self._log_left = left
+                        return
+                    self._log_left = _PEND_MAX
+                    self._spill()
                     return
-                self._log_left = _PEND_MAX
-                self._spill()
+                self._lock_acquire()  # a log standing for several steps
+                try:
+                    self._store.record(metrics, weight)
+                finally:
+                    self._lock_release()
                 return
         self._log(values, metrics)
 
@@ -639,7 +717,7 @@ class Progbar(Generic[T]):
 
     if not _LOCK_FREE:
         # 3.10 and free-threaded builds: log() runs the same code under the lock
-        # (update() and add() find ``_lim`` at -inf there and take the general code).
+        # (update() and add() find their limits at -inf there: the general code).
         _log_fast = log
 
         def log(self, values: Values | None = None, /, **metrics: Any) -> None:  # type: ignore[no-redef]
@@ -678,6 +756,7 @@ class Progbar(Generic[T]):
         drain = self._drain  # worker handles: take in what workers sent (see _handle)
         if drain is not None:
             drain()  # before the lock: the listener thread merges under it
+        self._stop()
         with self._lock:
             if self._closed:
                 return
@@ -829,7 +908,7 @@ class Progbar(Generic[T]):
             self._base = base
             self._log_mark = base
             self._handed = handed
-            self._lim = _NO_FAST  # the count is read from the iterators meanwhile
+            self._lim = self._cap = _NO_FAST  # the count is read from the iterators
             if hint is not None:
                 self._top = base - 1 + length  # current = _top (+ len(_seq)) - _hint()
                 self._top1 = base + length
@@ -892,19 +971,32 @@ class Progbar(Generic[T]):
         """Show the true count now if a render is due (chunk boundaries, ticker)."""
         self._lock_acquire()
         try:
-            if self._closed or self._handed is None:
+            if self._closed:
+                return
+            counting = self._handed is None  # a bar moved by update()/add() (see _due)
+            if counting and not self._ticking:
                 return
             current = self.current
+            now = self._clock() if now is None else now
             if from_ticker and current == self._tick_mark:
-                return  # nothing moved since the ticker last drew it: leave the line alone
-            self._seen = current
+                # Nothing moved since the ticker last drew it: leave the line alone.
+                # A counting bar idle for a while leaves the ticker (its next call
+                # takes the slow path, which registers it again).
+                if counting and now - self._tick_moved > _IDLE_EXIT:
+                    self._clock_every = 1
+                    self._set_lim(current, 0)
+                    _ticker_discard(self)
+                return
+            self._tick_moved = now
+            if not counting:
+                self._seen = current  # (a counting bar's count is moved without the lock)
             target = self._target
             if target is not None and current >= target and not self._display.live:
                 return  # a log gets the final line in a moment, not this one before it
             if self._verbose:
                 shown = self._shown
                 try:
-                    self._advance(current, self._clock() if now is None else now, False)
+                    self._advance(current, now, False)
                 except Exception:
                     self._display.dead = True
                 if from_ticker and self._shown is not shown:
@@ -994,7 +1086,9 @@ _SEQUENCE_ITERATORS: tuple[type, ...] = (
 # needs one (a lock held by the parent's ticker at fork time would stay held).
 _TICK = 0.02
 _IDLE_EXIT = 1.0
-_ticking: list[Progbar[Any]] = []  # registration order: newest last
+# Weak references (a bar dropped without close() still goes away), registration
+# order: newest last.
+_ticking: list[Any] = []
 _ticking_lock = allocate_lock()
 _ticker_wake: threading.Event | None = None
 _ticker_thread: threading.Thread | None = None
@@ -1012,14 +1106,15 @@ def _ticker_add(bar: Progbar[Any]) -> None:
             _fork_hook = True
         if _ticker_wake is None:
             _ticker_wake = threading.Event()
-        _ticking.append(bar)
+        entry = _weakref(bar)
+        _ticking.append(entry)
         bar._ticking = True
         if _ticker_thread is None:
             thread = threading.Thread(target=_run_ticker, name="progbar-ticker", daemon=True)
             try:
                 thread.start()
             except (RuntimeError, OSError):  # interpreter shutdown, thread limit
-                _ticking.remove(bar)
+                _ticking.remove(entry)
                 bar._ticking = False
                 return
             _ticker_thread = thread
@@ -1029,16 +1124,23 @@ def _ticker_add(bar: Progbar[Any]) -> None:
 def _ticker_discard(bar: Progbar[Any]) -> None:
     with _ticking_lock:
         bar._ticking = False
-        try:
-            _ticking.remove(bar)
-        except ValueError:
-            pass
+        _ticking[:] = [r for r in _ticking if r() not in (bar, None)]
+
+
+def _ticking_bars() -> list[Progbar[Any]]:
+    """The registered bars still alive (dropped ones pruned; under _ticking_lock)."""
+    bars = [r() for r in _ticking]
+    if None in bars:
+        _ticking[:] = [r for r in _ticking if r() is not None]
+    return [bar for bar in bars if bar is not None]
 
 
 def _to_tick(bars: list[Progbar[Any]]) -> list[Progbar[Any]]:
-    """The running loops the ticker redraws: every one, each on its own row of its
-    stream's block (an outer loop's row above its inner loop's)."""
-    return [bar for bar in bars if not bar._closed and bar._handed is not None]
+    """The bars the ticker redraws: every running loop and every counting bar
+    registered by its slow path, each on its own row of its stream's block (an
+    outer loop's row above its inner loop's)."""
+    return [bar for bar in bars
+            if not bar._closed and (bar._handed is not None or bar._ticking)]
 
 
 def _run_ticker() -> None:
@@ -1048,11 +1150,11 @@ def _run_ticker() -> None:
     while True:
         try:
             with _ticking_lock:
-                bars = list(_ticking)
+                bars = _ticking_bars()
             if not bars:
                 if not wake.wait(_IDLE_EXIT):
                     with _ticking_lock:
-                        if not _ticking:
+                        if not _ticking_bars():
                             _ticker_thread = None
                             return
                 wake.clear()
@@ -1061,7 +1163,7 @@ def _run_ticker() -> None:
             del bars
             time.sleep(min(max(pause, _TICK), 1.0))
             with _ticking_lock:
-                due = _to_tick(_ticking)
+                due = _to_tick(_ticking_bars())
             for bar in due:
                 bar._tick(from_ticker=True)
             del due
@@ -1072,7 +1174,7 @@ def _run_ticker() -> None:
 def _after_fork_in_child() -> None:
     global _ticking_lock, _ticker_wake, _ticker_thread
 
-    for bar in _ticking:
+    for bar in _ticking_bars():
         bar._lock = RLock()
         bar._lock_acquire = bar._lock.acquire
         bar._lock_release = bar._lock.release

@@ -240,10 +240,10 @@ def test_real_clock_ticker_registers_while_looping_and_stops_after_close() -> No
     during = []
     for i in bar:
         if i == 150_000:
-            during.append(bar._ticking and core._ticking is not None and bar in core._ticking)
+            during.append(bar._ticking and bar in core._ticking_bars())
     assert during == [True]
     assert bar.current == 300_000
-    assert not bar._ticking and bar not in (core._ticking or ())
+    assert not bar._ticking and bar not in core._ticking_bars()
     text = out.getvalue()
     assert text.endswith("\n") and "300000/300000" in text
     bar._tick(from_ticker=True)  # what the thread would do: nothing after close
