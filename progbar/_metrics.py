@@ -15,11 +15,11 @@ a value.
 from __future__ import annotations
 
 import math
-from _operator import itemgetter
 
 # collections.abc is this module re-exported; importing it by that name would load
 # the whole ``collections`` package at ``import progbar`` (design.md §9: import time).
 from _collections_abc import Mapping
+from _operator import itemgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -720,7 +720,7 @@ class Progbar(Generic[T]):
         # (update() and add() find their limits at -inf there: the general code).
         _log_fast = log
 
-        def log(self, values: Values | None = None, /, **metrics: Any) -> None:  # type: ignore[no-redef]
+        def log(self, values: Values | None = None, /, **metrics: Any) -> None:
             self._lock_acquire()
             try:
                 self._log_fast(values, **metrics)

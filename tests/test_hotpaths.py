@@ -1,0 +1,220 @@
+"""The hot paths of issue 12: log()'s deferred dicts, the count limits of update() and
+add(), and the ticker thread drawing live counting bars.
+
+What is deferred must read back exactly as if it had been applied at once, in call
+order; what is counted without the lock must lose nothing; a live bar moved by add()
+must be drawn on time even when its calls stop coming.  No sleeps: the ticker cases
+wait on an event with a generous cap, idle time is an injected clock.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import threading
+from decimal import Decimal
+
+from conftest import FakeClock
+
+import progbar._progbar as core
+from progbar import Progbar, track
+
+
+def _silent(**kw: object) -> Progbar[object]:
+    return Progbar(None, verbose=0, **kw)  # type: ignore[arg-type]
+
+
+def test_logged_dicts_read_back_as_if_applied_at_once() -> None:
+    bar = _silent(stateful_metrics=["lr"])
+    for k in range(1, 101):
+        bar.log(loss=float(k), acc=k % 2, lr=0.1 * k)
+    # read mid-way: the waiting dicts are applied first
+    assert bar.metrics() == {"loss": 50.5, "acc": 0.5, "lr": 0.1 * 100}
+    for _ in range(50):
+        bar.log(loss=1.0)  # other names than before: applied one by one, in order
+    bar.log(loss=1.0, note="warm")  # a str: the general code, after what waits
+    for _ in range(10):
+        bar.log(loss=1.0, acc=1, extra=2.0)  # a new name mid-way
+    totals = bar.totals()
+    assert totals["loss"] == (5050.0 + 61.0, 161)
+    assert totals["acc"] == (50 + 10, 110)
+    assert totals["extra"] == (20.0, 10)
+    assert bar.metrics()["note"] == "warm"
+    assert list(bar.metrics()) == ["loss", "acc", "lr", "note", "extra"]  # first seen
+
+
+def test_logged_ints_beyond_a_float_stay_exact() -> None:
+    bar = _silent()
+    for _ in range(20):
+        bar.log(big=10**400, small=1)
+    shown = bar.metrics()
+    assert shown["big"] == "1.0000e+400" and shown["small"] == 1.0
+    assert bar.totals()["big"][1] == 20
+
+
+def test_log_with_a_weight_of_several_steps_takes_the_general_code() -> None:
+    bar = _silent()
+    bar.update(0)
+    bar.log(loss=1.0)
+    bar.update(10)
+    bar.log(loss=3.0)  # stands for the 10 steps since the last log
+    assert bar.totals()["loss"] == (1.0 + 30.0, 11)
+
+
+def test_waiting_dicts_stay_bounded_without_any_render() -> None:
+    # a silent bar never renders and log() never moves the count: the dicts are
+    # applied once _PEND_MAX of them wait (memory stays flat)
+    bar = _silent()
+    for _ in range(10 * core._PEND_MAX):
+        bar.log(loss=0.5)
+        assert len(bar._store._pend) <= core._PEND_MAX
+    assert bar.totals()["loss"] == (0.5 * 10 * core._PEND_MAX, 10 * core._PEND_MAX)
+
+
+def test_threads_logging_and_adding_lose_nothing() -> None:
+    import sys
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # a thread switch wherever the interpreter allows one
+    try:
+        bar = Progbar(None, file=io.StringIO(), dynamic=False)
+        bar.log(loss=1.0)
+        bar.add(1, [("acc", 1.0)])  # the names are known: later calls are lock-free
+
+        def work() -> None:
+            for k in range(5000):
+                bar.log(loss=1.0)
+                if k % 3:
+                    bar.add(1)
+                else:
+                    bar.add(1, [("acc", 1.0)])
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    totals = bar.totals()
+    assert bar.current == 8 * 5000 + 1
+    assert totals["acc"] == (float(8 * 1667 + 1), 8 * 1667 + 1)
+    # each log stands for the steps since the previous one (at least 1): the mean
+    # stays exact, and no log is lost
+    loss_total, loss_count = totals["loss"]
+    assert loss_total == loss_count >= 8 * 5000 + 1
+    bar.close()
+
+
+def test_a_malformed_list_after_a_slow_path_leaves_count_and_sums() -> None:
+    bar = Progbar(100, file=io.StringIO(), dynamic=False, clock=FakeClock())
+    bar.add(1, [("loss", 1.0)])
+    bar.add(2, [("loss", 2.0)])
+    before = (bar.current, bar.totals())
+    try:
+        bar.add(1, [("loss", 5.0), ("bad",)])
+    except TypeError as e:
+        assert "pairs" in str(e)
+    else:
+        raise AssertionError("a malformed list must raise")
+    assert (bar.current, bar.totals()) == before
+
+
+class _Screen(io.StringIO):
+    """A live stream that lets a test wait until a given text has been drawn."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.seen = threading.Event()
+
+    def write(self, text: str) -> int:
+        if self.wanted in text:
+            self.seen.set()
+        return super().write(text)
+
+
+def test_a_counting_loop_that_stalls_is_drawn_by_the_ticker() -> None:
+    # 5,000 instant add(1) calls grow the clock stride past the 16 a bar without the
+    # ticker keeps; then the loop stalls.  Only the ticker can draw "5000/6000" now.
+    screen = _Screen("5000/6000")
+    bar = Progbar(6000, file=screen, dynamic=True, color=False)
+    for _ in range(5000):
+        bar.add(1)
+    assert bar._ticking and bar in core._ticking_bars()
+    assert screen.seen.wait(timeout=30) is True
+    for _ in range(1000):
+        bar.add(1)
+    assert bar.current == 6000 and not bar._ticking  # finished: off the ticker
+    bar.close()
+    assert screen.getvalue().endswith("\n")
+    assert screen.getvalue().rsplit("\r", 1)[-1].startswith("6000/6000")
+
+
+def test_a_counting_bar_dropped_without_close_leaves_the_ticker() -> None:
+    bar = Progbar(10**6, file=io.StringIO(), dynamic=True)
+    for _ in range(2000):
+        bar.add(1)
+    assert bar._ticking
+    ref = core._weakref(bar)
+    del bar
+    gc.collect()
+    assert ref() is None  # the ticker holds no strong reference
+    with core._ticking_lock:
+        assert all(bar is not None for bar in core._ticking_bars())
+
+
+def test_an_idle_counting_bar_leaves_the_ticker_and_comes_back() -> None:
+    bar = Progbar(10**6, file=io.StringIO(), dynamic=True)
+    for _ in range(2000):
+        bar.add(1)
+    assert bar._ticking
+    now = [bar._clock() + 1.0]  # past the render interval
+    real = bar._clock
+    bar._clock = lambda: now[0]  # the ticker's view of time, stepped by hand
+    bar._tick(from_ticker=True)  # draws the moved count
+    assert bar._tick_mark == 2000
+    now[0] += core._IDLE_EXIT + 0.5
+    bar._tick(from_ticker=True)  # nothing moved for longer than the idle limit
+    assert not bar._ticking and bar not in core._ticking_bars()
+    bar._clock = real
+    bar.add(1)  # the next call takes the slow path, which registers it again
+    assert bar._ticking and bar.current == 2001
+    bar.close()
+    assert not bar._ticking
+
+
+def test_injected_clock_and_line_mode_bars_never_use_the_ticker() -> None:
+    a = Progbar(10**6, file=io.StringIO(), dynamic=True, clock=FakeClock())
+    b = Progbar(10**6, file=io.StringIO(), dynamic=False)
+    for _ in range(3000):
+        a.add(1)
+        b.add(1)
+    assert not a._ticking and not b._ticking
+    assert a._clock_every == 0  # an injected clock is read at every call
+    assert b._clock_every <= 16  # line mode: the stride stays short
+    a.close()
+    b.close()
+
+
+def test_update_and_add_reaching_the_target_finalize_once() -> None:
+    for step in ("update", "add"):
+        out = io.StringIO()
+        bar = Progbar(5000, file=out, dynamic=False)
+        for i in range(1, 5001):
+            if step == "update":
+                bar.update(i, [("loss", 1.0)])
+            else:
+                bar.add(1, [("loss", 1.0)])
+        lines = out.getvalue().splitlines()
+        assert lines[-1].startswith("5000/5000 100%") and "loss: 1.0000" in lines[-1]
+        assert sum("5000/5000" in line for line in lines) == 1
+        bar.close()
+        assert out.getvalue().count("5000/5000") == 1
+
+
+def test_track_then_log_after_the_loop_uses_the_count_reached() -> None:
+    bar = track(range(10), file=io.StringIO(), dynamic=False, clock=FakeClock())
+    for _ in bar:
+        bar.log(loss=Decimal(1))  # not an int/float: the general code, each step
+    assert bar.totals()["loss"][1] == 10
