@@ -1,6 +1,8 @@
 import importlib
 import importlib.util
+import io
 import os
+import threading
 from typing import Any, Callable
 
 import pytest
@@ -91,3 +93,17 @@ class FakeClock:
 
     def time(self) -> float:  # Keras reads `time.time()`
         return self.now
+
+
+class Screen(io.StringIO):
+    """A live stream that lets a test wait until a given text has been drawn."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.seen = threading.Event()
+
+    def write(self, text: str) -> int:
+        if self.wanted in text:
+            self.seen.set()
+        return super().write(text)

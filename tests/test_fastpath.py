@@ -12,7 +12,7 @@ import threading
 from typing import Any, Iterator
 
 import pytest
-from conftest import FakeClock
+from conftest import FakeClock, Screen
 
 from progbar import Progbar, track
 
@@ -250,26 +250,12 @@ def test_real_clock_ticker_registers_while_looping_and_stops_after_close() -> No
     assert out.getvalue() == text
 
 
-class _Screen(io.StringIO):
-    """A live stream that lets a test wait until a given text has been drawn."""
-
-    def __init__(self, wanted: str) -> None:
-        super().__init__()
-        self.wanted = wanted
-        self.seen = threading.Event()
-
-    def write(self, text: str) -> int:
-        if self.wanted in text:
-            self.seen.set()
-        return super().write(text)
-
-
 def test_a_loop_that_slows_after_a_fast_start_is_shown_while_it_stalls() -> None:
     # 5,000 instant items grow the chunks; item 5,000 then blocks until the screen
     # shows "5000/6000" -- which only the ticker thread can draw, since no chunk
     # boundary comes while the body waits.  No sleep: the body waits on an event
     # (with a generous cap, so a broken ticker fails the test instead of hanging).
-    screen = _Screen("5000/6000")
+    screen = Screen("5000/6000")
     bar = track(range(6000), file=screen, dynamic=True, color=False)
     shown_while_stalled = None
     for i in bar:

@@ -14,7 +14,7 @@ import io
 import threading
 from decimal import Decimal
 
-from conftest import FakeClock
+from conftest import FakeClock, Screen
 
 import progbar._progbar as core
 from progbar import Progbar, track
@@ -120,24 +120,10 @@ def test_a_malformed_list_after_a_slow_path_leaves_count_and_sums() -> None:
     assert (bar.current, bar.totals()) == before
 
 
-class _Screen(io.StringIO):
-    """A live stream that lets a test wait until a given text has been drawn."""
-
-    def __init__(self, wanted: str) -> None:
-        super().__init__()
-        self.wanted = wanted
-        self.seen = threading.Event()
-
-    def write(self, text: str) -> int:
-        if self.wanted in text:
-            self.seen.set()
-        return super().write(text)
-
-
 def test_a_counting_loop_that_stalls_is_drawn_by_the_ticker() -> None:
     # 5,000 instant add(1) calls grow the clock stride past the 16 a bar without the
     # ticker keeps; then the loop stalls.  Only the ticker can draw "5000/6000" now.
-    screen = _Screen("5000/6000")
+    screen = Screen("5000/6000")
     bar = Progbar(6000, file=screen, dynamic=True, color=False)
     for _ in range(5000):
         bar.add(1)
