@@ -276,9 +276,11 @@ class Progbar(Generic[T]):
         # Fast-path state (see _iterate and update).  While track() runs,
         # _handed() counts the items handed out, read from C-level iterators.
         self._handed: Callable[[], int] | None = None
-        # ``current`` in track(): ``_top - _hint()`` (+ ``len(_seq)`` for a list, which
-        # may grow), one C call; ``_hint`` is the iterator's bound __length_hint__.
-        self._hint: Callable[[], int] | None = None
+        # ``current`` in track(): ``_top - _it.__length_hint__()`` (+ ``len(_seq)`` for
+        # a list, which may grow), one C call; ``_it`` is an exact-length iterator (the
+        # source's or the counter's).  The method is looked up at each read rather
+        # than kept bound: CPython specialises ``it.method()`` (no bound-method object).
+        self._it: Any = None
         self._top: float | int = 0
         self._top1: float | int = 1  # _top + 1: log()'s step in progress
         self._seq: list[Any] | None = None
@@ -304,13 +306,14 @@ class Progbar(Generic[T]):
     @property
     def current(self) -> float | int:
         """The step reached so far (Keras's ``_seen_so_far``)."""
-        hint = self._hint
-        if hint is None:
+        it = self._it
+        if it is None:
             return self._seen
         # In track(): items handed out minus the one whose body is running, read
         # from the iterator state with one C call (``_top`` folds the constants in).
         seq = self._seq
-        done = self._top - hint() if seq is None else self._top + len(seq) - hint()
+        done = (self._top - it.__length_hint__() if seq is None
+                else self._top + len(seq) - it.__length_hint__())
         seen = self._seen
         return done if done > seen else seen
 
@@ -639,7 +642,7 @@ class Progbar(Generic[T]):
             n = _check_current(n)
         self._lock_acquire()
         try:
-            if self._hint is not None:  # a track() loop: the count is its iterators'
+            if self._it is not None:  # a track() loop: the count is its iterators'
                 self._update(self.current + n, values)
                 return
             current = self._seen + n  # one run: read, add, store
@@ -661,12 +664,12 @@ class Progbar(Generic[T]):
                 # The step in progress (``current + 1`` in a loop), read as ``current``
                 # does, then the weight, the mark and the record in one run.
                 if self._iterating:
-                    hint = self._hint
+                    it = self._it
                     step = self._seen + 1
-                    if hint is not None:
+                    if it is not None:
                         seq = self._seq
-                        done = (self._top1 - hint() if seq is None
-                                else self._top1 + len(seq) - hint())
+                        done = (self._top1 - it.__length_hint__() if seq is None
+                                else self._top1 + len(seq) - it.__length_hint__())
                         if done > step:
                             step = done
                 else:
@@ -865,12 +868,12 @@ class Progbar(Generic[T]):
         it = iter(iterable)
         source: Iterator[T]
         handed: Callable[[], int]
-        # handed() == ``length + (len(grows) if grows is not None) - hint()``
+        # handed() == ``length + (len(grows) if grows is not None) - exact.__length_hint__()``
         grows: list[Any] | None = None
         if type(iterable) in _SEQUENCES and type(it) in _SEQUENCE_ITERATORS:
             seq: Any = iterable
             source = it
-            hint = it.__length_hint__  # type: ignore[attr-defined]
+            exact: Any = it
             length = 0
             if type(seq) is list:
                 grows = seq  # a list may grow while it is iterated: len() at each read
@@ -887,19 +890,19 @@ class Progbar(Generic[T]):
             counter = iter(range(1, sys.maxsize))
             top = sys.maxsize - 1
             source = compress(it, counter)
-            hint = counter.__length_hint__  # type: ignore[attr-defined]
+            exact = counter
             length = top
 
             def handed() -> int:
                 return top - operator.length_hint(counter)
 
-        return chain.from_iterable(self._chunks(source, handed, hint, length, grows))
+        return chain.from_iterable(self._chunks(source, handed, exact, length, grows))
 
     def _chunks(
         self,
         source: Iterator[T],
         handed: Callable[[], int],
-        hint: Callable[[], int] | None = None,
+        exact: Any = None,
         length: int = 0,
         grows: list[Any] | None = None,
     ) -> Iterator[Iterator[T]]:
@@ -909,11 +912,11 @@ class Progbar(Generic[T]):
             self._log_mark = base
             self._handed = handed
             self._lim = self._cap = _NO_FAST  # the count is read from the iterators
-            if hint is not None:
-                self._top = base - 1 + length  # current = _top (+ len(_seq)) - _hint()
+            if exact is not None:
+                self._top = base - 1 + length  # current = _top (+ len(_seq)) - remaining
                 self._top1 = base + length
                 self._seq = grows
-                self._hint = hint
+                self._it = exact
             self._iterating = True
         clock = self._clock
         t_prev = clock()
@@ -958,7 +961,7 @@ class Progbar(Generic[T]):
                 if base + got > self._seen:
                     self._seen = base + got
                 self._handed = None
-                self._hint = None
+                self._it = None
                 self._seq = None
                 self._iterating = False
                 self._set_lim(self._seen, 0)  # the next call takes the slow path
@@ -969,7 +972,14 @@ class Progbar(Generic[T]):
 
     def _tick(self, now: float | None = None, from_ticker: bool = False) -> None:
         """Show the true count now if a render is due (chunk boundaries, ticker)."""
-        self._lock_acquire()
+        if not from_ticker:
+            self._lock_acquire()
+        elif not self._lock_acquire(False):
+            # The bar's own thread is in its slow path (drawing, most likely): it does
+            # what a tick would.  Waiting here would cost that thread a wake-up of
+            # this one at every release of the lock -- the convoy that made a loop
+            # drawing at every call (interval=0) half again slower.
+            return
         try:
             if self._closed:
                 return
@@ -1162,13 +1172,19 @@ def _run_ticker() -> None:
             pause = min(bar._interval for bar in bars)
             del bars
             time.sleep(min(max(pause, _TICK), 1.0))
-            with _ticking_lock:
-                due = _to_tick(_ticking_bars())
-            for bar in due:
-                bar._tick(from_ticker=True)
-            del due
+            _tick_due()
         except Exception:  # a display problem must not end the thread
             time.sleep(_TICK)
+
+
+def _tick_due() -> None:
+    """One round of the ticker.  A function of its own, so that no reference to a bar
+    outlives the round: a bar dropped without close() must go away while the thread
+    sleeps (else the next bar on its stream would find it there and draw a block)."""
+    with _ticking_lock:
+        due = _to_tick(_ticking_bars())
+    for bar in due:
+        bar._tick(from_ticker=True)
 
 
 def _after_fork_in_child() -> None:

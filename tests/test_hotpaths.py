@@ -13,6 +13,7 @@ import gc
 import io
 import threading
 from decimal import Decimal
+from typing import Any
 
 from conftest import FakeClock, Screen
 
@@ -148,6 +149,57 @@ def test_a_counting_bar_dropped_without_close_leaves_the_ticker() -> None:
     assert ref() is None  # the ticker holds no strong reference
     with core._ticking_lock:
         assert all(bar is not None for bar in core._ticking_bars())
+
+
+def test_a_bar_the_ticker_drew_goes_away_once_dropped(monkeypatch: Any) -> None:
+    # The ticker thread must keep no reference to a bar between its rounds: a bar
+    # dropped without close() goes away, and the next bar on its stream draws over
+    # its line, not a two-row block below it (which also cost a frame per render).
+    rounds = threading.Event()
+    real_round = core._tick_due
+
+    def counted_round() -> None:
+        real_round()
+        rounds.set()
+
+    monkeypatch.setattr(core, "_tick_due", counted_round)
+    screen = Screen("5000/6000")
+    bar = Progbar(6000, file=screen, dynamic=True, color=False)
+    for _ in range(5000):
+        bar.add(1)
+    assert screen.seen.wait(timeout=30) is True  # the ticker drew it (the loop stalled)
+    ref = core._weakref(bar)
+    rounds.clear()
+    del bar
+    assert rounds.wait(timeout=30) is True  # the round that drew it is over
+    gc.collect()
+    assert ref() is None
+    after = Progbar(10, file=screen, dynamic=True, color=False)
+    after.update(3)
+    assert not after._display._block
+    tail = screen.getvalue().rsplit("5000/6000", 1)[-1]
+    assert "\x1b[J" not in tail and tail.rsplit("\r", 1)[-1].startswith(" 3/10")
+    after.close()
+
+
+def test_the_ticker_never_waits_for_a_busy_bar() -> None:
+    # While the bar's own thread holds its lock (drawing), a tick leaves it alone at
+    # once: waiting would make every release of the lock wake the ticker thread.
+    out = io.StringIO()
+    bar = Progbar(10**6, file=out, dynamic=True, interval=0)
+    for _ in range(2000):
+        bar.add(1)
+    assert bar._ticking
+    with bar._lock:  # (the real ticker thread skips it now too)
+        drawn = out.getvalue()
+        ticker = threading.Thread(target=bar._tick, kwargs={"from_ticker": True})
+        ticker.start()
+        ticker.join(timeout=30)
+        assert not ticker.is_alive()
+        assert out.getvalue() == drawn  # skipped, not queued
+    bar._tick(from_ticker=True)  # free again: the tick draws the count
+    assert out.getvalue().rsplit("\r", 1)[-1].lstrip().startswith("2000/1000000")
+    bar.close()
 
 
 def test_an_idle_counting_bar_leaves_the_ticker_and_comes_back() -> None:
