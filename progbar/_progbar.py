@@ -457,31 +457,50 @@ class Progbar(Generic[T]):
                 if values:
                     weight = current - prev
                     fast = self._fast
-                    done = 0
-                    try:
-                        for name, v in values:
-                            if type(v) is not float and type(v) is not int:
-                                break
-                            entry = fast[name]  # one run: read, add, store
-                            entry[0] += v if weight == 1 else v * weight
-                            entry[1] += weight
-                            done += 1
+                    try:  # the usual pairs; the first other one ends the loop
+                        if weight == 1:
+                            for pair in values:
+                                name, v = pair
+                                if type(v) is not float and type(v) is not int:
+                                    break
+                                entry = fast[name]  # one run: read, add, store
+                                entry[0] += v
+                                entry[1] += 1
+                            else:
+                                values = None  # all recorded
+                        else:
+                            for pair in values:
+                                name, v = pair
+                                if type(v) is not float and type(v) is not int:
+                                    break
+                                entry = fast[name]
+                                entry[0] += v * weight
+                                entry[1] += weight
+                            else:
+                                values = None
                     except (KeyError, TypeError, ValueError, ArithmeticError):
                         pass
-                    if done < len(values):
-                        self._record_rest(values, done, weight, prev, current)
+                    if values is not None:
+                        self._record_rest(values, pair, weight, prev, current)
                 if current >= self._lim:
                     self._due(current, False, current - prev)
                 return
         self._update(current, values, finalize)
 
     def _record_rest(
-        self, values: list[Any], done: int, weight: float | int, prev: float | int | None,
-        current: float | int,
+        self, values: list[Any], stop: object, weight: float | int,
+        prev: float | int | None, current: float | int,
     ) -> None:
-        """The pairs from ``values[done]`` on, by the store's general code (under the
-        lock).  A malformed list records nothing and leaves the count where it was
-        (``prev``; None: an add() of ``weight``, taken back)."""
+        """The pairs the pair loop of update()/add() left, from ``stop`` (the pair it
+        stopped at, found by identity: the loop keeps no counter, which cost a few
+        percent of the call) on, by the store's general code (under the lock).  A
+        malformed list records nothing and leaves the count where it was (``prev``;
+        None: an add() of ``weight``, taken back)."""
+        done = 0
+        for pair in values:
+            if pair is stop:
+                break
+            done += 1
         self._lock_acquire()
         try:
             self._record(values[done:] if done else values, weight, False)
@@ -616,19 +635,31 @@ class Progbar(Generic[T]):
                 if current < self._cap:
                     self._seen = current
                     fast = self._fast
-                    done = 0
-                    try:
-                        for name, v in values:
-                            if type(v) is not float and type(v) is not int:
-                                break
-                            entry = fast[name]  # one run: read, add, store
-                            entry[0] += v if n == 1 else v * n
-                            entry[1] += n
-                            done += 1
+                    try:  # the usual pairs (as in update())
+                        if n == 1:
+                            for pair in values:
+                                name, v = pair
+                                if type(v) is not float and type(v) is not int:
+                                    break
+                                entry = fast[name]  # one run: read, add, store
+                                entry[0] += v
+                                entry[1] += 1
+                            else:
+                                values = None
+                        else:
+                            for pair in values:
+                                name, v = pair
+                                if type(v) is not float and type(v) is not int:
+                                    break
+                                entry = fast[name]
+                                entry[0] += v * n
+                                entry[1] += n
+                            else:
+                                values = None
                     except (KeyError, TypeError, ValueError, ArithmeticError):
                         pass
-                    if done < len(values):
-                        self._record_rest(values, done, n, None, current)
+                    if values is not None:
+                        self._record_rest(values, pair, n, None, current)
                     if current >= self._lim:
                         self._due(current, False, n)
                     return

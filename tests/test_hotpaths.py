@@ -121,6 +121,26 @@ def test_a_malformed_list_after_a_slow_path_leaves_count_and_sums() -> None:
     assert (bar.current, bar.totals()) == before
 
 
+def test_the_pair_loop_hands_over_at_the_pair_it_stopped_at() -> None:
+    # The lock-free pair loop keeps no counter: the general code takes over from the
+    # pair it stopped at, found by identity -- also when that pair object is repeated,
+    # or follows repeats of a pair that passed.  Every value is recorded once.
+    for weight in (1, 3):
+        bar = _silent()
+        ok = ("loss", 0.5)
+        text = ("phase", "warm-up")  # not a number: the general code shows it as passed
+        bar.update(weight, [ok, ("acc", 1.0)])  # names known to the fast path
+        bar.update(2 * weight, [ok, ok, text, text, ("acc", 0.25), ("new", 2.0)])
+        bar.add(weight, [ok, ("new", 4.0), ok, text])
+        totals = bar.totals()
+        assert totals["loss"] == (0.5 * weight * 5, weight * 5)
+        assert totals["acc"] == (1.0 * weight + 0.25 * weight, 2 * weight)
+        assert totals["new"] == (2.0 * weight + 4.0 * weight, 2 * weight)
+        assert bar.current == 3 * weight
+        assert dict(bar._store.snapshot())["phase"] == "warm-up"
+        bar.close()
+
+
 def test_a_counting_loop_that_stalls_is_drawn_by_the_ticker() -> None:
     # 5,000 instant add(1) calls grow the clock stride past the 16 a bar without the
     # ticker keeps; then the loop stalls.  Only the ticker can draw "5000/6000" now.
