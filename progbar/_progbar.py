@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         Iterable,
         Iterator,
         Mapping,
+        Protocol,
         TypeVar,
     )
 
@@ -64,6 +65,11 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
+
+    class _Exact(Protocol):
+        """An iterator whose length hint is exact (list, tuple and range iterators)."""
+
+        def __length_hint__(self) -> int: ...
 else:
     T = None
 
@@ -280,7 +286,11 @@ class Progbar(Generic[T]):
         # a list, which may grow), one C call; ``_it`` is an exact-length iterator (the
         # source's or the counter's).  The method is looked up at each read rather
         # than kept bound: CPython specialises ``it.method()`` (no bound-method object).
-        self._it: Any = None
+        self._it: _Exact | None = None
+        # The same iterator while the count is its alone: a loop over a range, a
+        # tuple or a counted source, with no update() inside it that moved ``_seen``.
+        # ``current`` and ``log()`` then read ``_top(1) - _run_it.__length_hint__()``.
+        self._run_it: _Exact | None = None
         self._top: float | int = 0
         self._top1: float | int = 1  # _top + 1: log()'s step in progress
         self._seq: list[Any] | None = None
@@ -306,11 +316,13 @@ class Progbar(Generic[T]):
     @property
     def current(self) -> float | int:
         """The step reached so far (Keras's ``_seen_so_far``)."""
+        it = self._run_it
+        if it is not None:  # a track() loop: items handed out minus the running one
+            return self._top - it.__length_hint__()  # (``_top`` folds the constants)
         it = self._it
         if it is None:
             return self._seen
-        # In track(): items handed out minus the one whose body is running, read
-        # from the iterator state with one C call (``_top`` folds the constants in).
+        # A list (which may grow) or an update() moved the count inside the loop.
         seq = self._seq
         done = (self._top - it.__length_hint__() if seq is None
                 else self._top + len(seq) - it.__length_hint__())
@@ -541,7 +553,12 @@ class Progbar(Generic[T]):
                 finalize = target is not None and current >= target
             elif finalize is not True and finalize is not False:
                 finalize = bool(finalize)
-            step = current - self._seen if added is None else added
+            if added is not None:
+                step = added
+            elif self._iterating:  # ``_seen`` lags inside a chunk: the count is current
+                step = current - self.current
+            else:
+                step = current - self._seen
             if values:
                 weight = step
                 if type(weight) is not int or weight < 1:
@@ -554,6 +571,7 @@ class Progbar(Generic[T]):
                     raise
             if added is None:
                 self._seen = current
+                self._run_it = None  # inside a track() loop: ``_seen`` counts now too
             self._due(current, finalize, step)
         finally:
             self._lock_release()
@@ -694,7 +712,10 @@ class Progbar(Generic[T]):
             else:
                 # The step in progress (``current + 1`` in a loop), read as ``current``
                 # does, then the weight, the mark and the record in one run.
-                if self._iterating:
+                it = self._run_it
+                if it is not None:
+                    step = self._top1 - it.__length_hint__()
+                elif self._iterating:
                     it = self._it
                     step = self._seen + 1
                     if it is not None:
@@ -933,7 +954,7 @@ class Progbar(Generic[T]):
         self,
         source: Iterator[T],
         handed: Callable[[], int],
-        exact: Any = None,
+        exact: _Exact | None = None,
         length: int = 0,
         grows: list[Any] | None = None,
     ) -> Iterator[Iterator[T]]:
@@ -948,6 +969,7 @@ class Progbar(Generic[T]):
                 self._top1 = base + length
                 self._seq = grows
                 self._it = exact
+                self._run_it = exact if grows is None else None
             self._iterating = True
         clock = self._clock
         t_prev = clock()
@@ -993,6 +1015,7 @@ class Progbar(Generic[T]):
                     self._seen = base + got
                 self._handed = None
                 self._it = None
+                self._run_it = None
                 self._seq = None
                 self._iterating = False
                 self._set_lim(self._seen, 0)  # the next call takes the slow path
@@ -1018,6 +1041,8 @@ class Progbar(Generic[T]):
             if counting and not self._ticking:
                 return
             current = self.current
+            if self._seen > current:  # at a chunk boundary: no body runs, none to take off
+                current = self._seen
             now = self._clock() if now is None else now
             if from_ticker and current == self._tick_mark:
                 # Nothing moved since the ticker last drew it: leave the line alone.

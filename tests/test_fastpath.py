@@ -214,6 +214,38 @@ def test_log_attaches_to_the_step_in_progress() -> None:
     assert bar.metrics() == {"loss": 3.0}  # (1*2 + 3*2 + 5*2) / 6
 
 
+@pytest.mark.parametrize("moves", ["none", "update", "add", "sparse logs"])
+def test_current_and_log_read_the_same_over_every_source(moves: str) -> None:
+    # A range or tuple reads ``current`` and log()'s step from its iterator alone;
+    # a list (which may grow) and a generator take the general reading.  Whatever
+    # the loop body does to the count, every source must show the same counts and
+    # the same weighted averages.
+    n = 40
+    results = []
+    for kind in ("range", "tuple", "list", "generator"):
+        bar, _ = _bar(SOURCES[kind](n))
+        counts = []
+        for i in bar:
+            if moves == "update" and i == 5:
+                bar.update(20)
+            if moves == "add" and i in (3, 9):
+                bar.add(4, [("loss", 100.0), ("x", 1.0)])
+            counts.append(bar.current)
+            if moves != "sparse logs" or i % 3 == 0:
+                bar.log(loss=float(i), acc=i % 2)
+        results.append((counts, bar.current, bar.totals()))
+    assert all(r == results[0] for r in results[1:]), results
+    counts, final, totals = results[0]
+    assert final == n
+    if moves == "update":  # the count jumps to 20 and stays there until the loop passes
+        assert counts[4:7] == [4, 20, 20] and counts[21:23] == [21, 22]
+    elif moves == "add":  # add(4) moves the count on from where the loop is
+        assert counts[2:5] == [2, 7, 7] and counts[9] == 13
+        assert totals["x"] == (8.0, 8)  # each add weighs its own 4 steps
+    else:
+        assert counts == list(range(n))
+
+
 def test_threads_adding_concurrently() -> None:
     bar = Progbar(None, file=io.StringIO(), dynamic=False)
     start = threading.Barrier(8)
