@@ -446,7 +446,8 @@ class Progbar(Generic[T]):
     # styles are read exactly once per update() call (``_lim`` is the count itself,
     # so every call takes the slow path); the default style on the real clock reads
     # it once per ``_clock_every`` calls' worth of steps, a stride that adapts; a
-    # live bar on the real clock is also drawn by the ticker thread (see _due).
+    # bar on the real clock (terminal, log file or notebook, as a track() loop) is
+    # also drawn by the ticker thread (see _due).
 
     def update(
         self,
@@ -595,15 +596,16 @@ class Progbar(Generic[T]):
                     # while reads come much faster than the render interval and drops
                     # back to 1 as soon as they do not.  Up to 16, so that a render is
                     # late by a few calls at most -- or up to 1024 once the ticker
-                    # thread draws the bar on time whatever its calls do (a live bar on
-                    # the real clock; a loop that slows down is shown at once).
+                    # thread draws the bar on time whatever its calls do (any bar on
+                    # the real clock; a loop that slows down is shown at once, or its
+                    # log line written when due).
                     if now - self._clock_t < self._interval * 0.125:
                         if every < (_MAX_STRIDE if self._ticking else 16):
                             every *= 2
                     else:
                         every = 1
                     if (not self._ticking and self._may_tick and self._verbose == 1
-                            and self._display.live):
+                            and not self._display.dead):
                         self._tick_moved = now
                         _ticker_add(self)
                         if not self._ticking:  # no thread: strides of 16, no retry
@@ -1056,6 +1058,12 @@ class Progbar(Generic[T]):
             self._tick_moved = now
             if not counting:
                 self._seen = current  # (a counting bar's count is moved without the lock)
+            shown = self._shown
+            if from_ticker and shown is not None and shown[0] == current:
+                # The bar's own thread has drawn this very count: in a log a second
+                # line would only repeat it.
+                self._tick_mark = current
+                return
             target = self._target
             if target is not None and current >= target and not self._display.live:
                 return  # a log gets the final line in a moment, not this one before it

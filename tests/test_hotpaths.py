@@ -222,6 +222,23 @@ def test_the_ticker_never_waits_for_a_busy_bar() -> None:
     bar.close()
 
 
+def test_the_ticker_repeats_no_line_the_bar_has_just_written() -> None:
+    out = io.StringIO()
+    bar = Progbar(10**6, file=out, dynamic=False, interval=0)  # a line at every call
+    with bar._lock:  # (keeps the real ticker thread off while the test looks)
+        for _ in range(100):
+            bar.add(1)
+        assert bar._ticking
+        written = out.getvalue()
+        assert written.splitlines()[-1].lstrip().startswith("100/1000000")
+        bar._tick(from_ticker=True)  # the count it would show is on the last line
+        assert out.getvalue() == written
+        bar.add(1)
+        bar._tick(from_ticker=True)
+    assert out.getvalue().count("101/1000000") == 1
+    bar.close()
+
+
 def test_an_idle_counting_bar_leaves_the_ticker_and_comes_back() -> None:
     bar = Progbar(10**6, file=io.StringIO(), dynamic=True)
     for _ in range(2000):
@@ -242,17 +259,36 @@ def test_an_idle_counting_bar_leaves_the_ticker_and_comes_back() -> None:
     assert not bar._ticking
 
 
-def test_injected_clock_and_line_mode_bars_never_use_the_ticker() -> None:
+def test_injected_clock_bars_never_use_the_ticker_and_line_mode_bars_do() -> None:
     a = Progbar(10**6, file=io.StringIO(), dynamic=True, clock=FakeClock())
     b = Progbar(10**6, file=io.StringIO(), dynamic=False)
     for _ in range(3000):
         a.add(1)
         b.add(1)
-    assert not a._ticking and not b._ticking
+    assert not a._ticking and b._ticking
     assert a._clock_every == 0  # an injected clock is read at every call
-    assert b._clock_every <= 16  # line mode: the stride stays short
+    assert b._clock_every > 16  # a log on the real clock: the stride grows too
     a.close()
     b.close()
+    assert not b._ticking
+
+
+def test_a_counting_loop_that_stalls_gets_its_log_line_from_the_ticker() -> None:
+    # Line mode (a log file, CI): once the stride has grown, a loop that stalls still
+    # gets its line when the interval is up -- written by the ticker thread.
+    screen = Screen("5000/6000")
+    bar = Progbar(6000, file=screen, dynamic=False, interval=0.05)
+    for _ in range(5000):
+        bar.add(1)
+    assert bar._ticking
+    assert screen.seen.wait(timeout=30) is True
+    for _ in range(1000):
+        bar.add(1)
+    bar.close()
+    lines = screen.getvalue().splitlines()
+    assert "\r" not in screen.getvalue() and "\x1b" not in screen.getvalue()
+    assert any(line.startswith("5000/6000") for line in lines)
+    assert lines[-1].startswith("6000/6000") and lines.count(lines[-1]) == 1
 
 
 def test_update_and_add_reaching_the_target_finalize_once() -> None:
