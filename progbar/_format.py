@@ -10,6 +10,7 @@ dropping metrics second.
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 
 # ``typing`` and ``dataclasses`` cost ~20 ms at ``import progbar``: types are for mypy
 # only (mypy takes any name TYPE_CHECKING as true), and the two records below are
@@ -704,10 +705,34 @@ def _duration(seconds: float, cache: dict[object, tuple[str, int]]) -> str:
     return format_duration(seconds)
 
 
+_names = itemgetter(0)
+_values = itemgetter(1)
+
+
 def _metrics_fast(metrics: Sequence[tuple[str, Shown]], cache: dict[object, tuple[str, int]]
                   ) -> tuple[str, int]:
     """`` - name: value`` for each metric, and its width in cells (the sum over the
     segments, as :func:`segments_width` measures them)."""
+    values = tuple(map(_values, metrics))
+    for v in values:
+        if type(v) is not float or -1e-3 <= v <= 1e-3:
+            break
+    else:
+        # The usual line: every value a float shown as ``%.4f`` -- one %-format over
+        # a pattern remembered per tuple of names (no clash with the other keys: a
+        # str, an int, or a 1-tuple of a number).
+        key = tuple(map(_names, metrics))
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            heads = [f" - {clean_name(name)}: " for name in key]
+            pattern = "".join(head.replace("%", "%%") + "%.4f" for head in heads)
+            # a value's text is ASCII: the cells are its length plus the heads' cells
+            extra = sum(cell_width(head) - len(head) for head in heads)
+            hit = cache[key] = (pattern, extra)
+        text = hit[0] % values
+        return text, len(text) + hit[1]
     parts = []
     cells = 0
     for name, value in metrics:
@@ -750,7 +775,11 @@ def format_default_fast(
     if not _known(glyphs):
         return None
     count = _count(current, target, cache)
-    pct = f" {100.0 * current / target:3.0f}%"
+    pct_value = 100.0 * current / target
+    if 0.5 <= pct_value < 1e15:  # round() is %.0f's rounding (half to even, exact)
+        pct = " %3d%%" % round(pct_value)
+    else:  # -0, negative, huge: the f-string's own text
+        pct = f" {pct_value:3.0f}%"
     clock = _duration(elapsed, cache)
     if not final and eta is not None:
         clock += "<" + _duration(eta, cache)
