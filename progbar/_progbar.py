@@ -1261,6 +1261,9 @@ def _after_fork_in_child() -> None:
         bar._lock_acquire = bar._lock.acquire
         bar._lock_release = bar._lock.release
         bar._ticking = False
+        # The ticker may have been drawing it at the fork, holding its display's lock
+        # too: a child that goes on using the bar must not wait for a dead thread.
+        bar._display.lock = RLock()
     _ticking.clear()
     _ticking_lock = allocate_lock()
     _ticker_wake = None

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import gc
 import io
+import os
+import subprocess
+import sys
 import threading
 from decimal import Decimal
 from typing import Any
@@ -312,3 +315,47 @@ def test_track_then_log_after_the_loop_uses_the_count_reached() -> None:
     for _ in bar:
         bar.log(loss=Decimal(1))  # not an int/float: the general code, each step
     assert bar.totals()["loss"][1] == 10
+
+
+FORK_WHILE_DRAWING = """
+import os, sys, threading
+from progbar import Progbar
+out = open(sys.argv[1], "w")
+bar = Progbar(10**6, file=out, dynamic=False)  # a log on the real clock: on the ticker
+for _ in range(3000):
+    bar.add(1)
+assert bar._ticking
+held, go_on = threading.Event(), threading.Event()
+
+def draw():  # what the ticker thread does while it draws the bar
+    with bar._display.lock:
+        held.set()
+        go_on.wait()
+
+drawing = threading.Thread(target=draw)
+drawing.start()
+held.wait()
+pid = os.fork()
+if pid == 0:  # the drawing thread does not exist here: its lock must not be waited for
+    bar.add(5)
+    bar.write("from the child")
+    bar.close()
+    os._exit(0)
+go_on.set()
+drawing.join()
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0
+bar.close()
+print("parent done")
+"""
+
+
+def test_a_child_forked_while_the_ticker_draws_can_use_the_bar(tmp_path: Any) -> None:
+    script = tmp_path / "fork.py"
+    script.write_text(FORK_WHILE_DRAWING)
+    proc = subprocess.run([sys.executable, "-W", "ignore", str(script), str(tmp_path / "log")],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 0 and proc.stdout == "parent done\n", proc.stderr
+    log = (tmp_path / "log").read_text()
+    assert "child" not in log and log.splitlines()[-1].lstrip().startswith("3000/1000000")
