@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import needs
 
 import progbar
 from progbar import _handle
@@ -111,8 +112,10 @@ def test_multiprocessing_pool_child_bar_per_task() -> None:
     assert "6/6 100%" in lines[-1]  # the children ended before the parent's last step
 
 
+@needs("joblib")
 def test_joblib_loky() -> None:
-    joblib = pytest.importorskip("joblib")
+    import joblib
+
     bar, out = new_bar(40)
     h = bar.handle()
     got = joblib.Parallel(n_jobs=2, backend="loky")(
@@ -125,8 +128,10 @@ def test_joblib_loky() -> None:
 
 
 @fork_ok
+@needs("torch")
 def test_torch_dataloader_two_workers_count_items() -> None:
-    torch_data = pytest.importorskip("torch.utils.data")
+    import torch.utils.data as torch_data
+
     bar, out = new_bar(100)
     data = w.CountingDataset(100, bar.handle())
     loader = torch_data.DataLoader(data, batch_size=8, num_workers=2)
