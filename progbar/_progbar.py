@@ -471,26 +471,15 @@ class Progbar(Generic[T]):
                     weight = current - prev
                     fast = self._fast
                     try:  # the usual pairs; the first other one ends the loop
-                        if weight == 1:
-                            for pair in values:
-                                name, v = pair
-                                if type(v) is not float and type(v) is not int:
-                                    break
-                                entry = fast[name]  # one run: read, add, store
-                                entry[0] += v
-                                entry[1] += 1
-                            else:
-                                values = None  # all recorded
+                        for pair in values:
+                            name, v = pair
+                            if type(v) is not float and type(v) is not int:
+                                break
+                            entry = fast[name]  # one run: read, add, store
+                            entry[0] += v if weight == 1 else v * weight
+                            entry[1] += weight
                         else:
-                            for pair in values:
-                                name, v = pair
-                                if type(v) is not float and type(v) is not int:
-                                    break
-                                entry = fast[name]
-                                entry[0] += v * weight
-                                entry[1] += weight
-                            else:
-                                values = None
+                            values = None  # all recorded
                     except (KeyError, TypeError, ValueError, ArithmeticError):
                         pass
                     if values is not None:
@@ -658,26 +647,15 @@ class Progbar(Generic[T]):
                     # The usual pairs, as in update(): a copy, not a shared helper, on
                     # purpose -- a call would cost about a fifth of this one.
                     try:
-                        if n == 1:
-                            for pair in values:
-                                name, v = pair
-                                if type(v) is not float and type(v) is not int:
-                                    break
-                                entry = fast[name]  # one run: read, add, store
-                                entry[0] += v
-                                entry[1] += 1
-                            else:
-                                values = None
+                        for pair in values:
+                            name, v = pair
+                            if type(v) is not float and type(v) is not int:
+                                break
+                            entry = fast[name]  # one run: read, add, store
+                            entry[0] += v if n == 1 else v * n
+                            entry[1] += n
                         else:
-                            for pair in values:
-                                name, v = pair
-                                if type(v) is not float and type(v) is not int:
-                                    break
-                                entry = fast[name]
-                                entry[0] += v * n
-                                entry[1] += n
-                            else:
-                                values = None
+                            values = None  # all recorded
                     except (KeyError, TypeError, ValueError, ArithmeticError):
                         pass
                     if values is not None:
