@@ -1,4 +1,4 @@
-"""Async code: ``async for`` over ``track()``, ``gather`` and ``as_completed`` (design.md §12).
+"""Async code: ``async for`` over ``track()``, ``gather`` and ``as_completed``.
 
 Loaded on first use (``progbar.gather``, ``async for``), so ``import progbar`` never
 imports asyncio.
@@ -12,6 +12,7 @@ from typing import (
     AsyncIterable,
     AsyncIterator,
     Awaitable,
+    Callable,
     Generic,
     Iterable,
     Iterator,
@@ -25,6 +26,22 @@ __all__ = ["aiterate", "as_completed", "gather"]
 T = TypeVar("T")
 
 
+class _AsyncCount:
+    """The count of an ``async for`` loop, as the bar reads a running loop's."""
+
+    __slots__ = ("steps", "plain")
+
+    top = 0  # (``plain`` is always False: the bar reads ``count()``, see Progbar.current)
+    exact = None
+
+    def __init__(self, steps: float | int) -> None:
+        self.steps = steps  # the items whose bodies ended
+        self.plain = False
+
+    def count(self) -> float | int:
+        return self.steps
+
+
 class _AsyncTrack(Generic[T]):
     """``async for x in track(aiterable)``: counts as the sync loop does.
 
@@ -35,16 +52,24 @@ class _AsyncTrack(Generic[T]):
     then) instead of whenever the event loop finalizes an abandoned generator.
     """
 
-    __slots__ = ("_bar", "_source", "_pending", "_done")
+    __slots__ = ("_bar", "_source", "_pending", "_done", "_leave", "_count")
 
-    def __init__(self, bar: Progbar[T], aiterable: AsyncIterable[T]) -> None:
+    def __init__(
+        self,
+        bar: Progbar[T],
+        aiterable: AsyncIterable[T],
+        enter: Callable[[Any], None],
+        leave: Callable[[float | int, bool], None],
+    ) -> None:
         self._bar = bar
         self._source: AsyncIterator[T] = aiter(aiterable)
         self._pending = False  # an item was handed out and its body has not ended
         self._done = False
-        with bar._lock:
-            bar._log_mark = bar._seen  # log() records for the step in progress
-            bar._iterating = True
+        self._leave = leave
+        # What the bar holds while the loop runs: not this iterator, which must go
+        # away as soon as the ``async for`` drops it (see ``__del__``).
+        self._count = _AsyncCount(bar.current)
+        enter(self._count)
 
     def __aiter__(self) -> _AsyncTrack[T]:
         return self
@@ -56,7 +81,9 @@ class _AsyncTrack(Generic[T]):
         if self._pending:
             self._pending = False
             # not finalizing here: that happens once, at exhaustion, as in the sync loop
-            bar.update(bar._seen + 1, finalize=False)
+            step = bar.current + 1
+            bar.update(step, finalize=False)
+            self._count.steps = step
         try:
             item = await anext(self._source)
         except StopAsyncIteration:
@@ -72,11 +99,7 @@ class _AsyncTrack(Generic[T]):
         if self._done:
             return
         self._done = True
-        bar = self._bar
-        bar._iterating = False
-        if exhausted:
-            bar.update(bar._seen, finalize=True)
-        bar.close()
+        self._leave(self._count.steps, exhausted)
 
     def __del__(self) -> None:
         # ``break`` or an exception in the body: the item in progress does not count.
@@ -86,9 +109,15 @@ class _AsyncTrack(Generic[T]):
             pass
 
 
-def aiterate(bar: Progbar[T], aiterable: AsyncIterable[T]) -> AsyncIterator[T]:
-    """The iterator behind ``async for x in track(aiterable)``."""
-    return _AsyncTrack(bar, aiterable)
+def aiterate(
+    bar: Progbar[T],
+    aiterable: AsyncIterable[T],
+    enter: Callable[[Any], None],
+    leave: Callable[[float | int, bool], None],
+) -> AsyncIterator[T]:
+    """The iterator behind ``async for x in track(aiterable)``: ``enter(loop)`` as it
+    starts, ``leave(count, exhausted)`` once as it ends (the bar's loop hooks)."""
+    return _AsyncTrack(bar, aiterable, enter, leave)
 
 
 async def gather(

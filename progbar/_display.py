@@ -75,7 +75,7 @@ class Row:
         """The stream cannot encode the bar's glyphs: its bar draws in ASCII from now."""
         bar = self._bar() if self._bar is not None else None
         if bar is not None:
-            bar._use_ascii()
+            bar.use_ascii()
 
 
 def _longest(text: str) -> int:
@@ -106,6 +106,11 @@ class Display(StreamOutput):
     def join(self, row: Row) -> None:
         with self.lock:
             self.rows.append(row)
+
+    def after_fork(self) -> None:
+        """In a child after ``fork()``: a fresh lock (a thread of the parent's, the
+        ticker say, may have held this one at the fork)."""
+        self.lock = RLock()
 
     def draw(self, row: Row, line: str, cells: int, final: bool) -> None:
         """Show ``row``'s new line; ``final`` ends the bar (its line stays if it leaves)."""
@@ -522,7 +527,7 @@ def display_for(kind: type[Display], file: Stream | None) -> Display:
             display is None
             or display.dead
             or display.fork_generation != forks()
-            or display._file is not file
+            or display.file is not file
             or display.scope != kind.current_scope()
         ):
             display = _displays[key] = kind(file)

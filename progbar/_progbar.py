@@ -8,16 +8,14 @@ its own.
 from __future__ import annotations
 
 import _operator as operator  # what ``operator`` re-exports, without its Python layer
-import gc
 import math
-import os
 import sys
 import time
-from _thread import RLock, allocate_lock
+from _thread import RLock
 from _weakref import ref as _weakref
-from itertools import chain, compress, islice
 
 from . import _format as fmt
+from . import _ticker
 from ._display import (
     Display,
     LineDisplay,
@@ -30,6 +28,7 @@ from ._display import (
 from ._metrics import MetricStore
 from ._rank import is_main_process
 from ._style import STYLES, make_style
+from ._track import TrackLoop
 from ._writer import (
     can_encode,
     detect_color,
@@ -46,7 +45,6 @@ __all__ = ["Progbar", "track"]
 # ``threading``/``weakref`` are imported when a ticker thread first starts.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import threading
     from typing import (
         Any,
         AsyncIterable,
@@ -66,10 +64,14 @@ if TYPE_CHECKING:
     T = TypeVar("T")
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
-    class _Exact(Protocol):
-        """An iterator whose length hint is exact (list, tuple and range iterators)."""
+    class Loop(Protocol):
+        """A running loop (``TrackLoop`` or async's): it owns the count."""
 
-        def __length_hint__(self) -> int: ...
+        plain: bool  # count() is ``top - exact.__length_hint__()``
+        top: float | int
+        exact: Any
+
+        def count(self) -> float | int: ...
 else:
     T = None
 
@@ -275,26 +277,12 @@ class Progbar(Generic[T]):
         self._summarized = False
         self._closed = False
         self._ended = False  # close() has drawn its last line: no bar is drawn again
-        self._iterable: Iterable[T] | AsyncIterable[T] | None = None
-        self._iterating = False
+        self._iterable: Iterable[T] | AsyncIterable[T] | None = None  # track()'s source
         self._iterated = False
-        self._log_mark: float | int = 0
-        # Fast-path state (see _iterate and update).  While track() runs,
-        # _handed() counts the items handed out, read from C-level iterators.
-        self._handed: Callable[[], int] | None = None
-        # ``current`` in track(): ``_top - _it.__length_hint__()`` (+ ``len(_seq)`` for
-        # a list, which may grow), one C call; ``_it`` is an exact-length iterator (the
-        # source's or the counter's).  The method is looked up at each read rather
-        # than kept bound: CPython specialises ``it.method()`` (no bound-method object).
-        self._it: _Exact | None = None
-        # The same iterator while the count is its alone: a loop over a range, a
-        # tuple or a counted source, with no update() inside it that moved ``_seen``.
-        # ``current`` and ``log()`` then read ``_top(1) - _run_it.__length_hint__()``.
-        self._run_it: _Exact | None = None
-        self._top: float | int = 0
-        self._top1: float | int = 1  # _top + 1: log()'s step in progress
-        self._seq: list[Any] | None = None
-        self._base: float | int = 0
+        # The loop running now (a TrackLoop, or async's), which owns the count while it
+        # runs (see ``current``); None outside a loop.
+        self._loop: Loop | None = None
+        self._log_mark: float | int = 0  # the step of the last log(): its weight's start
         self._ticking = False  # registered with the shared ticker thread
         self._tick_mark: float | int | None = None  # count the ticker last drew
         self._tick_moved = 0.0  # when the ticker last saw the count move
@@ -316,16 +304,12 @@ class Progbar(Generic[T]):
     @property
     def current(self) -> float | int:
         """The step reached so far (Keras's ``_seen_so_far``)."""
-        it = self._run_it
-        if it is not None:  # a track() loop: items handed out minus the running one
-            return self._top - it.__length_hint__()  # (``_top`` folds the constants)
-        it = self._it
-        if it is None:
+        loop = self._loop
+        if loop is None:
             return self._seen
-        # A list (which may grow) or an update() moved the count inside the loop.
-        seq = self._seq
-        done = (self._top - it.__length_hint__() if seq is None
-                else self._top + len(seq) - it.__length_hint__())
+        if loop.plain:  # ``loop.count()`` inlined: the hot read of a track() loop
+            return loop.top - loop.exact.__length_hint__()  # type: ignore[no-any-return]
+        done = loop.count()  # a list, which may grow, or update() moved the count
         seen = self._seen
         return done if done > seen else seen
 
@@ -545,7 +529,7 @@ class Progbar(Generic[T]):
                 finalize = bool(finalize)
             if added is not None:
                 step = added
-            elif self._iterating:  # ``_seen`` lags inside a chunk: the count is current
+            elif self._loop is not None:  # ``_seen`` lags inside a chunk
                 step = current - self.current
             else:
                 step = current - self._seen
@@ -561,7 +545,8 @@ class Progbar(Generic[T]):
                     raise
             if added is None:
                 self._seen = current
-                self._run_it = None  # inside a track() loop: ``_seen`` counts now too
+                if self._loop is not None:
+                    self._loop.plain = False  # ``_seen`` counts now too (see current)
             self._due(current, finalize, step)
         finally:
             self._lock_release()
@@ -596,7 +581,7 @@ class Progbar(Generic[T]):
                     if (not self._ticking and self._may_tick and self._verbose == 1
                             and not self._display.dead):
                         self._tick_moved = now
-                        _ticker_add(self)
+                        self._ticking = _ticker.register(self)
                         if not self._ticking:  # no thread: strides of 16, no retry
                             self._may_tick = False
                     self._clock_every = every
@@ -606,7 +591,7 @@ class Progbar(Generic[T]):
                 except Exception:  # a display bug must never stop the loop
                     self._display.dead = True
                 if finalize and self._ticking:
-                    _ticker_discard(self)
+                    self._stop_ticking()
                 if len(self._pend) >= _PEND_MAX:  # not drawn yet: apply them anyway
                     self._store.drain()
             self._set_lim(current, every * step if step >= 1 else every)
@@ -618,7 +603,7 @@ class Progbar(Generic[T]):
         finalizes) or inf, and ``_lim``, ``ahead`` steps on and never past ``_cap``.
         Both -inf while a track() loop runs (the count is read from its iterators)
         or where the lock-free paths may not run."""
-        if self._iterating or not _LOCK_FREE:
+        if self._loop is not None or not _LOCK_FREE:
             self._lim = self._cap = _NO_FAST
             return
         target = self._target
@@ -673,7 +658,7 @@ class Progbar(Generic[T]):
             n = _check_current(n)
         self._lock_acquire()
         try:
-            if self._it is not None:  # a track() loop: the count is its iterators'
+            if isinstance(self._loop, TrackLoop):  # the count is the loop's
                 self._update(self.current + n, values)
                 return
             current = self._seen + n  # one run: read, add, store
@@ -694,20 +679,15 @@ class Progbar(Generic[T]):
             else:
                 # The step in progress (``current + 1`` in a loop), read as ``current``
                 # does, then the weight, the mark and the record in one run.
-                it = self._run_it
-                if it is not None:
-                    step = self._top1 - it.__length_hint__()
-                elif self._iterating:
-                    it = self._it
-                    step = self._seen + 1
-                    if it is not None:
-                        seq = self._seq
-                        done = (self._top1 - it.__length_hint__() if seq is None
-                                else self._top1 + len(seq) - it.__length_hint__())
-                        if done > step:
-                            step = done
-                else:
+                loop = self._loop
+                if loop is None:
                     step = self._seen
+                elif loop.plain:  # ``current`` inlined, as there
+                    step = loop.top + 1 - loop.exact.__length_hint__()
+                else:
+                    step = loop.count() + 1
+                    if step <= self._seen:
+                        step = self._seen + 1
                 weight = step - self._log_mark
                 self._log_mark = step
                 if weight <= 1:  # one log per step (or more): a record, one C call
@@ -731,7 +711,7 @@ class Progbar(Generic[T]):
         """log()'s general code, under the lock."""
         self._lock_acquire()
         try:
-            step = self.current + 1 if self._iterating else self._seen
+            step = self.current + 1 if self._loop is not None else self._seen
             weight = step - self._log_mark
             self._log_mark = step
             w = weight if weight >= 1 else 1
@@ -841,7 +821,9 @@ class Progbar(Generic[T]):
             raise TypeError("this track() wraps a plain iterable: use `for`, not `async for`")
         from ._async import aiterate
 
-        return aiterate(self, self._take_iterable())  # type: ignore[arg-type]
+        return aiterate(
+            self, self._take_iterable(), self._enter_loop, self._leave_loop  # type: ignore[arg-type]
+        )
 
     def handle(self) -> Handle:
         """A picklable :class:`progbar.Handle` that reports into this bar from worker
@@ -866,145 +848,47 @@ class Progbar(Generic[T]):
 
     # ------------------------------------------------------------------ internals
 
-    # The track loop.  Wrapping an iterable costs what Python runs per item, so the
-    # fast path runs no Python per item at all: the loop the user writes pulls from
-    # ``chain.from_iterable(chunks)``, where each chunk is ``islice(source, size)``
-    # and Python (``_chunks``) runs once per chunk.  What Python would have counted
-    # per item is read, when someone asks, from C-level iterator state:
-    #
-    # * list, tuple, range (exact types): ``len(seq) - length_hint(iter)`` is the
-    #   number of items handed out, exactly, even if a list grows (~3 ns/item).
-    # * anything else (generators, data loaders, iterables whose len() may lie):
-    #   ``compress(iterator, counter)`` pulls an item, then steps ``counter`` (a
-    #   range iterator, read with length_hint) -- only once the item exists, so an
-    #   exhausted or failing source is never counted (~20 ns/item, against ~30-40
-    #   for a per-item Python generator, which would also need a store per item to
-    #   keep ``bar.current`` true).
-    #
-    # Chunks grow from 1 by doubling, to 65,536 items at most, but each is kept to
-    # about interval/8 of time at the rate just seen, so boundaries alone render on
-    # time while the rate holds (a fast loop runs Python ~16 times, then once per
-    # 65,536 items).  A chunk can still last long when the loop suddenly slows, so
-    # renders cannot wait for boundaries: while a loop on the real clock runs, the
-    # process's one ticker thread (see _run_ticker) shows its exact count whenever it
-    # moved, every 20 ms at most and throttled by the bar's interval.  Registering
-    # a loop costs a set insertion; the thread starts once per process.  An injected
-    # clock gets no ticker: the caller owns time, so renders stay deterministic.
-    # This leans on CPython: iterators freed at once, and islice dropping its
-    # source when spent (checked with gc.get_referents); the package says CPython.
-    # The count shown is "steps done": items handed out minus the one whose body
-    # runs.  When the loop ends early (break, exception in the body or the source,
-    # a dropped iterator), CPython closes ``_chunks`` as the chain is freed; whether
-    # the body of the last item was running is told by the current islice: it
-    # drops its source only when a pull from it failed.
+    # ------------------------------------------------------------------ loops
 
     def _iterate(self, iterable: Iterable[T]) -> Iterator[T]:
-        it = iter(iterable)
-        source: Iterator[T]
-        handed: Callable[[], int]
-        # handed() == ``length + (len(grows) if grows is not None) - exact.__length_hint__()``
-        grows: list[Any] | None = None
-        if type(iterable) in _SEQUENCES and type(it) in _SEQUENCE_ITERATORS:
-            seq: Any = iterable
-            source = it
-            exact: Any = it
-            length = 0
-            if type(seq) is list:
-                grows = seq  # a list may grow while it is iterated: len() at each read
-            else:
-                try:
-                    length = len(seq)
-                except OverflowError:  # a range beyond sys.maxsize: len() as before
-                    grows = seq
+        """The items of ``iterable`` through a :class:`TrackLoop` (see ``_track``)."""
+        loop = TrackLoop(iterable, self._seen)
+        return loop.chunks(
+            lambda: self._enter_loop(loop), self._at_chunk_end, self._leave_loop,
+            self._clock, self._interval,
+        )
 
-            def handed() -> int:
-                return len(seq) - operator.length_hint(it)
-
-        else:
-            counter = iter(range(1, sys.maxsize))
-            top = sys.maxsize - 1
-            source = compress(it, counter)
-            exact = counter
-            length = top
-
-            def handed() -> int:
-                return top - operator.length_hint(counter)
-
-        return chain.from_iterable(self._chunks(source, handed, exact, length, grows))
-
-    def _chunks(
-        self,
-        source: Iterator[T],
-        handed: Callable[[], int],
-        exact: _Exact | None = None,
-        length: int = 0,
-        grows: list[Any] | None = None,
-    ) -> Iterator[Iterator[T]]:
+    def _enter_loop(self, loop: Loop) -> None:
+        """A loop starts: it owns the count until it ends (see ``current``)."""
         with self._lock:
-            base = self._seen
-            self._base = base
-            self._log_mark = base
-            self._handed = handed
-            self._lim = self._cap = _NO_FAST  # the count is read from the iterators
-            if exact is not None:
-                self._top = base - 1 + length  # current = _top (+ len(_seq)) - remaining
-                self._top1 = base + length
-                self._seq = grows
-                self._it = exact
-                self._run_it = exact if grows is None else None
-            self._iterating = True
-        clock = self._clock
-        t_prev = clock()
-        size = 1
-        done = 0  # items handed out when the current chunk began
-        chunk: Iterator[T] = iter(())
-        exhausted = False
-        try:
-            if self._may_tick and self._verbose == 1 and not self._display.dead:
-                _ticker_add(self)  # renders on time even inside one long chunk
-            while True:
-                chunk = islice(source, size)
-                yield chunk
-                # Here the chunk is spent: every item it handed out has run its body.
-                got = handed()
-                if got - done < size:
-                    exhausted = True
-                    break
-                done = got
-                self._seen = base + got
-                if not self._verbose:
-                    size = min(size * 2, _MAX_CHUNK)
-                    continue
-                now = clock()
-                self._tick(now)
-                # Next chunk: double it, but keep it to about interval/8 of the time
-                # the last one took, so boundaries alone render on time while the
-                # rate holds (and with an injected clock, which gets no ticker).
-                want = size * 2
-                dt = now - t_prev
-                if dt > 0:
-                    fit = int(size * self._interval * 0.125 / dt)
-                    if fit < want:
-                        want = fit if fit > 1 else 1
-                size = want if want < _MAX_CHUNK else _MAX_CHUNK
-                t_prev = now
-        finally:
-            with self._lock:
-                got = handed()
-                if not exhausted and _holds_source(chunk):
-                    got -= 1  # the islice still holds its source: a body was running
-                if base + got > self._seen:
-                    self._seen = base + got
-                self._handed = None
-                self._it = None
-                self._run_it = None
-                self._seq = None
-                self._iterating = False
-                self._set_lim(self._seen, 0)  # the next call takes the slow path
-            self._stop()
-            if exhausted:
-                self.update(self._seen, finalize=True)
-            self.close()
+            self._log_mark = self._seen
+            self._loop = loop
+            self._lim = self._cap = _NO_FAST  # the count is the loop's: no fast paths
+        if (isinstance(loop, TrackLoop) and self._may_tick and self._verbose == 1
+                and not self._display.dead):
+            self._ticking = _ticker.register(self)  # on time inside one long chunk
+
+    def _at_chunk_end(self, count: float | int) -> float | None:
+        """A chunk is spent and ``count`` is exact: store it and draw if due.  Returns
+        the time read (None for a silent bar, which reads no clock)."""
+        self._seen = count
+        if not self._verbose:
+            return None
+        now = self._clock()
+        self._tick(now)
+        return now
+
+    def _leave_loop(self, count: float | int, exhausted: bool) -> None:
+        """The loop ended at ``count``: finalized if it ran out, closed in any case."""
+        with self._lock:
+            if count > self._seen:
+                self._seen = count
+            self._loop = None
+            self._set_lim(self._seen, 0)  # the next call takes the slow path
+        self._stop()
+        if exhausted:
+            self.update(self._seen, finalize=True)
+        self.close()
 
     def _tick(self, now: float | None = None, from_ticker: bool = False) -> None:
         """Show the true count now if a render is due (chunk boundaries, ticker)."""
@@ -1019,7 +903,8 @@ class Progbar(Generic[T]):
         try:
             if self._closed:
                 return
-            counting = self._handed is None  # a bar moved by update()/add() (see _due)
+            # A bar moved by update()/add() (see _due), or a track() loop's count
+            counting = not isinstance(self._loop, TrackLoop)
             if counting and not self._ticking:
                 return
             current = self.current
@@ -1030,10 +915,10 @@ class Progbar(Generic[T]):
                 # Nothing moved since the ticker last drew it: leave the line alone.
                 # A counting bar idle for a while leaves the ticker (its next call
                 # takes the slow path, which registers it again).
-                if counting and now - self._tick_moved > _IDLE_EXIT:
+                if counting and now - self._tick_moved > _ticker.IDLE_EXIT:
                     self._clock_every = 1
                     self._set_lim(current, 0)
-                    _ticker_discard(self)
+                    self._stop_ticking()
                 return
             self._tick_moved = now
             if not counting:
@@ -1060,9 +945,38 @@ class Progbar(Generic[T]):
 
     def _stop(self) -> None:
         if self._ticking:
-            _ticker_discard(self)
+            self._stop_ticking()
 
-    def _use_ascii(self) -> None:
+    def _stop_ticking(self) -> None:
+        self._ticking = False
+        _ticker.unregister(self)
+
+    # ------------------------------------------------------------------ the ticker's hooks
+
+    @property
+    def interval(self) -> float:
+        """Least seconds between two renders."""
+        return self._interval
+
+    def tick(self) -> None:
+        """Show the true count now if it moved and a render is due.  The ticker
+        thread calls it (see ``_ticker``); it never waits for the bar's lock."""
+        if not self._closed and self._ticking:
+            self._tick(from_ticker=True)
+
+    def after_fork(self) -> None:
+        """In a child after ``fork()``: locks the parent's threads may have held are
+        replaced (the ticker may have been drawing this bar, holding its display's
+        lock too), and the bar is off the ticker."""
+        self._lock = RLock()
+        self._lock_acquire = self._lock.acquire
+        self._lock_release = self._lock.release
+        self._ticking = False
+        self._display.after_fork()
+
+    def use_ascii(self) -> None:
+        """Draw with ASCII glyphs from now on (the display found that its stream
+        cannot encode the others)."""
         self._glyphs = self._style.ascii_glyphs()
 
     def _pick_glyphs(self, stream: object) -> fmt.Glyphs:
@@ -1107,145 +1021,6 @@ class Progbar(Generic[T]):
         """The one line of a verbose=2 bar."""
         text = self._style.format_summary(self, current, now, per_step)
         self._display.summary(self._labelled(text, 0, None)[0])
-
-
-def _holds_source(chunk: object) -> bool:
-    """Does this islice still hold its source iterator?  It drops it when a pull from
-    it failed (exhausted or raised), so after a loop ends early this tells whether the
-    last item's body was running.  From Python 3.12 islice is a heap type and lists its
-    own type among its referents: only a referent other than the type is the source."""
-    for ref in gc.get_referents(chunk):
-        if ref is not islice:
-            return True
-    return False
-
-
-_SEQUENCES = (list, tuple, range)
-_MAX_CHUNK = 65536  # Python runs once per this many items, at the most
-# Iterators whose length_hint is exact: what iter() gives for the exact types above.
-_SEQUENCE_ITERATORS: tuple[type, ...] = (
-    type(iter([])),
-    type(iter(())),
-    type(iter(range(0))),
-    type(iter(range(1 << 70))),
-)
-
-# The ticker: one daemon thread for the whole process, started with the first live
-# track() loop on the real clock and ended after a second with nothing to do (so a
-# later fork() finds a single-threaded process).  Loops register while they run;
-# the thread wakes every min(interval) (20 ms to 1 s) and redraws a loop only when
-# its count moved since it last drew it, and of several loops drawing on one
-# stream only the newest (an inner loop's line is never drawn over by its outer
-# loop).  After a fork the child gets fresh locks and starts its own thread when it
-# needs one (a lock held by the parent's ticker at fork time would stay held).
-_TICK = 0.02
-_IDLE_EXIT = 1.0
-# Weak references (a bar dropped without close() still goes away), registration
-# order: newest last.
-_ticking: list[Any] = []
-_ticking_lock = allocate_lock()
-_ticker_wake: threading.Event | None = None
-_ticker_thread: threading.Thread | None = None
-_fork_hook = False
-
-
-def _ticker_add(bar: Progbar[Any]) -> None:
-    """Register a running loop; never raises (no thread: boundaries still render)."""
-    global _ticker_wake, _ticker_thread, _fork_hook
-    import threading
-
-    with _ticking_lock:
-        if not _fork_hook and hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
-            _fork_hook = True
-        if _ticker_wake is None:
-            _ticker_wake = threading.Event()
-        entry = _weakref(bar)
-        _ticking.append(entry)
-        bar._ticking = True
-        if _ticker_thread is None:
-            thread = threading.Thread(target=_run_ticker, name="progbar-ticker", daemon=True)
-            try:
-                thread.start()
-            except (RuntimeError, OSError):  # interpreter shutdown, thread limit
-                _ticking.remove(entry)
-                bar._ticking = False
-                return
-            _ticker_thread = thread
-    _ticker_wake.set()
-
-
-def _ticker_discard(bar: Progbar[Any]) -> None:
-    with _ticking_lock:
-        bar._ticking = False
-        _ticking[:] = [r for r in _ticking if r() not in (bar, None)]
-
-
-def _ticking_bars() -> list[Progbar[Any]]:
-    """The registered bars still alive (dropped ones pruned; under _ticking_lock)."""
-    bars = [r() for r in _ticking]
-    if None in bars:
-        _ticking[:] = [r for r in _ticking if r() is not None]
-    return [bar for bar in bars if bar is not None]
-
-
-def _to_tick(bars: list[Progbar[Any]]) -> list[Progbar[Any]]:
-    """The bars the ticker redraws: every running loop and every counting bar
-    registered by its slow path, each on its own row of its stream's block (an
-    outer loop's row above its inner loop's)."""
-    return [bar for bar in bars
-            if not bar._closed and (bar._handed is not None or bar._ticking)]
-
-
-def _run_ticker() -> None:
-    global _ticker_thread
-    wake = _ticker_wake
-    assert wake is not None
-    while True:
-        try:
-            with _ticking_lock:
-                bars = _ticking_bars()
-            if not bars:
-                if not wake.wait(_IDLE_EXIT):
-                    with _ticking_lock:
-                        if not _ticking_bars():
-                            _ticker_thread = None
-                            return
-                wake.clear()
-                continue
-            pause = min(bar._interval for bar in bars)
-            del bars
-            time.sleep(min(max(pause, _TICK), 1.0))
-            _tick_due()
-        except Exception:  # a display problem must not end the thread
-            time.sleep(_TICK)
-
-
-def _tick_due() -> None:
-    """One round of the ticker.  A function of its own, so that no reference to a bar
-    outlives the round: a bar dropped without close() must go away while the thread
-    sleeps (else the next bar on its stream would find it there and draw a block)."""
-    with _ticking_lock:
-        due = _to_tick(_ticking_bars())
-    for bar in due:
-        bar._tick(from_ticker=True)
-
-
-def _after_fork_in_child() -> None:
-    global _ticking_lock, _ticker_wake, _ticker_thread
-
-    for bar in _ticking_bars():
-        bar._lock = RLock()
-        bar._lock_acquire = bar._lock.acquire
-        bar._lock_release = bar._lock.release
-        bar._ticking = False
-        # The ticker may have been drawing it at the fork, holding its display's lock
-        # too: a child that goes on using the bar must not wait for a dead thread.
-        bar._display.lock = RLock()
-    _ticking.clear()
-    _ticking_lock = allocate_lock()
-    _ticker_wake = None
-    _ticker_thread = None
 
 
 def track(

@@ -212,6 +212,11 @@ class StreamOutput:
         self.fork_generation = _forks[0]
 
     @property
+    def file(self) -> Stream | None:
+        """The stream as given (None: ``sys.stdout``, looked up at each write)."""
+        return self._file
+
+    @property
     def stream(self) -> Any:
         stream = self._file if self._file is not None else sys.stdout
         if isinstance(stream, StdoutRedirect):  # logging_redirect(stdout=True)

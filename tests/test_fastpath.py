@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 from conftest import FakeClock, Screen
 
-from progbar import Progbar, track
+from progbar import Progbar, _ticker, track
 
 SIZES = [0, 1, 2, 3, 7, 8, 100, 1000, 70_000]  # across chunk boundaries (1, 2, 4, ...)
 
@@ -265,20 +265,18 @@ def test_threads_adding_concurrently() -> None:
 
 
 def test_real_clock_ticker_registers_while_looping_and_stops_after_close() -> None:
-    import progbar._progbar as core
-
     out = io.StringIO()
     bar = track(range(300_000), file=out, dynamic=True, interval=0.01)
     during = []
     for i in bar:
         if i == 150_000:
-            during.append(bar._ticking and bar in core._ticking_bars())
+            during.append(bar in _ticker.registered())
     assert during == [True]
     assert bar.current == 300_000
-    assert not bar._ticking and bar not in core._ticking_bars()
+    assert bar not in _ticker.registered()
     text = out.getvalue()
     assert text.endswith("\n") and "300000/300000" in text
-    bar._tick(from_ticker=True)  # what the thread would do: nothing after close
+    bar.tick()  # what the thread would do: nothing after close
     assert out.getvalue() == text
 
 
@@ -322,26 +320,22 @@ def test_skipped_clock_reads_still_render_and_finalize() -> None:
 def test_ticker_thread_ends_when_no_loop_runs() -> None:
     # A lingering thread would make every later fork() warn (and risk deadlocks in
     # forked DataLoader workers); the ticker leaves after a second with nothing to do.
-    import progbar._progbar as core
-
     for _ in track(range(50_000), file=io.StringIO(), dynamic=True):
         pass
-    thread = core._ticker_thread
+    thread = _ticker.thread()
     if thread is not None:
         thread.join(timeout=30)
         assert not thread.is_alive()
-    assert core._ticker_thread is None or not core._ticking
+    assert _ticker.thread() is None or not _ticker.registered()
 
 
 def test_a_thread_that_cannot_start_leaves_the_loop_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import progbar._progbar as core
-
     def refuse(self: threading.Thread) -> None:
         raise RuntimeError("can't create new thread at interpreter shutdown")
 
-    thread = core._ticker_thread
+    thread = _ticker.thread()
     if thread is not None:  # let an earlier test's ticker leave first
         thread.join(timeout=30)
     monkeypatch.setattr(threading.Thread, "start", refuse)
@@ -349,28 +343,30 @@ def test_a_thread_that_cannot_start_leaves_the_loop_alone(
     items = list(track(range(1000), file=out, dynamic=True, color=False))
     assert items == list(range(1000))
     assert "1000/1000 100%" in out.getvalue() and out.getvalue().endswith("\n")
-    assert core._ticker_thread is None and not core._ticking
+    assert _ticker.thread() is None and not _ticker.registered()
 
 
 def test_only_live_verbose_1_loops_are_ticked() -> None:
 
     seen = []
     for _ in (bar := track(range(3), file=io.StringIO(), dynamic=True, verbose=2)):
-        seen.append(bar._ticking)
+        seen.append(bar in _ticker.registered())
     assert seen == [False, False, False]
 
 
-def test_the_ticker_draws_every_running_loop_each_on_its_row() -> None:
-    # Several loops on one stream share its block, one row each: the ticker draws
-    # all of them (the outer loop's row above the inner loop's), skipping closed ones.
-    import progbar._progbar as core
-
+def test_the_ticker_draws_every_running_bar_and_drops_closed_ones() -> None:
+    # Several bars on one stream share its block, one row each: the ticker draws all
+    # of them in starting order (the outer bar's row above the inner one's).
     screen, other = io.StringIO(), io.StringIO()
     outer = Progbar(2, file=screen, dynamic=True)
     inner = Progbar(400, file=screen, dynamic=True)
     elsewhere = Progbar(9, file=other, dynamic=True)
     for bar in (outer, inner, elsewhere):
-        bar._handed = lambda: 1  # as while their loops run
-    assert core._to_tick([outer, inner, elsewhere]) == [outer, inner, elsewhere]
+        bar.add(1)  # the slow path of a bar on the real clock registers it
+    assert [b for b in _ticker.registered() if b in (outer, inner, elsewhere)] == [
+        outer, inner, elsewhere]
     inner.close()
-    assert core._to_tick([outer, inner, elsewhere]) == [outer, elsewhere]
+    assert [b for b in _ticker.registered() if b in (outer, inner, elsewhere)] == [
+        outer, elsewhere]
+    for bar in (outer, elsewhere):
+        bar.close()

@@ -15,13 +15,14 @@ import os
 import subprocess
 import sys
 import threading
+import weakref
 from decimal import Decimal
 from typing import Any
 
 from conftest import FakeClock, Screen
 
 import progbar._progbar as core
-from progbar import Progbar, track
+from progbar import Progbar, _ticker, track
 
 
 def _silent(**kw: object) -> Progbar[object]:
@@ -151,11 +152,11 @@ def test_a_counting_loop_that_stalls_is_drawn_by_the_ticker() -> None:
     bar = Progbar(6000, file=screen, dynamic=True, color=False)
     for _ in range(5000):
         bar.add(1)
-    assert bar._ticking and bar in core._ticking_bars()
+    assert bar in _ticker.registered()
     assert screen.seen.wait(timeout=30) is True
     for _ in range(1000):
         bar.add(1)
-    assert bar.current == 6000 and not bar._ticking  # finished: off the ticker
+    assert bar.current == 6000 and bar not in _ticker.registered()  # finished: off the ticker
     bar.close()
     assert screen.getvalue().endswith("\n")
     assert screen.getvalue().rsplit("\r", 1)[-1].startswith("6000/6000")
@@ -165,13 +166,12 @@ def test_a_counting_bar_dropped_without_close_leaves_the_ticker() -> None:
     bar = Progbar(10**6, file=io.StringIO(), dynamic=True)
     for _ in range(2000):
         bar.add(1)
-    assert bar._ticking
-    ref = core._weakref(bar)
+    assert bar in _ticker.registered()
+    ref = weakref.ref(bar)
     del bar
     gc.collect()
     assert ref() is None  # the ticker holds no strong reference
-    with core._ticking_lock:
-        assert all(bar is not None for bar in core._ticking_bars())
+    assert all(bar is not None for bar in _ticker.registered())
 
 
 def test_a_bar_the_ticker_drew_goes_away_once_dropped(monkeypatch: Any) -> None:
@@ -179,19 +179,19 @@ def test_a_bar_the_ticker_drew_goes_away_once_dropped(monkeypatch: Any) -> None:
     # dropped without close() goes away, and the next bar on its stream draws over
     # its line, not a two-row block below it (which also cost a frame per render).
     rounds = threading.Event()
-    real_round = core._tick_due
+    real_round = _ticker._round
 
     def counted_round() -> None:
         real_round()
         rounds.set()
 
-    monkeypatch.setattr(core, "_tick_due", counted_round)
+    monkeypatch.setattr(_ticker, "_round", counted_round)
     screen = Screen("5000/6000")
     bar = Progbar(6000, file=screen, dynamic=True, color=False)
     for _ in range(5000):
         bar.add(1)
     assert screen.seen.wait(timeout=30) is True  # the ticker drew it (the loop stalled)
-    ref = core._weakref(bar)
+    ref = weakref.ref(bar)
     rounds.clear()
     del bar
     assert rounds.wait(timeout=30) is True  # the round that drew it is over
@@ -212,15 +212,15 @@ def test_the_ticker_never_waits_for_a_busy_bar() -> None:
     bar = Progbar(10**6, file=out, dynamic=True, interval=0)
     for _ in range(2000):
         bar.add(1)
-    assert bar._ticking
+    assert bar in _ticker.registered()
     with bar._lock:  # (the real ticker thread skips it now too)
         drawn = out.getvalue()
-        ticker = threading.Thread(target=bar._tick, kwargs={"from_ticker": True})
+        ticker = threading.Thread(target=bar.tick)
         ticker.start()
         ticker.join(timeout=30)
         assert not ticker.is_alive()
         assert out.getvalue() == drawn  # skipped, not queued
-    bar._tick(from_ticker=True)  # free again: the tick draws the count
+    bar.tick()  # free again: the tick draws the count
     assert out.getvalue().rsplit("\r", 1)[-1].lstrip().startswith("2000/1000000")
     bar.close()
 
@@ -231,13 +231,13 @@ def test_the_ticker_repeats_no_line_the_bar_has_just_written() -> None:
     with bar._lock:  # (keeps the real ticker thread off while the test looks)
         for _ in range(100):
             bar.add(1)
-        assert bar._ticking
+        assert bar in _ticker.registered()
         written = out.getvalue()
         assert written.splitlines()[-1].lstrip().startswith("100/1000000")
-        bar._tick(from_ticker=True)  # the count it would show is on the last line
+        bar.tick()  # the count it would show is on the last line
         assert out.getvalue() == written
         bar.add(1)
-        bar._tick(from_ticker=True)
+        bar.tick()
     assert out.getvalue().count("101/1000000") == 1
     bar.close()
 
@@ -246,20 +246,20 @@ def test_an_idle_counting_bar_leaves_the_ticker_and_comes_back() -> None:
     bar = Progbar(10**6, file=io.StringIO(), dynamic=True)
     for _ in range(2000):
         bar.add(1)
-    assert bar._ticking
+    assert bar in _ticker.registered()
     now = [bar._clock() + 1.0]  # past the render interval
     real = bar._clock
     bar._clock = lambda: now[0]  # the ticker's view of time, stepped by hand
-    bar._tick(from_ticker=True)  # draws the moved count
+    bar.tick()  # draws the moved count
     assert bar._tick_mark == 2000
-    now[0] += core._IDLE_EXIT + 0.5
-    bar._tick(from_ticker=True)  # nothing moved for longer than the idle limit
-    assert not bar._ticking and bar not in core._ticking_bars()
+    now[0] += _ticker.IDLE_EXIT + 0.5
+    bar.tick()  # nothing moved for longer than the idle limit
+    assert bar not in _ticker.registered()
     bar._clock = real
     bar.add(1)  # the next call takes the slow path, which registers it again
-    assert bar._ticking and bar.current == 2001
+    assert (bar in _ticker.registered()) and bar.current == 2001
     bar.close()
-    assert not bar._ticking
+    assert bar not in _ticker.registered()
 
 
 def test_injected_clock_bars_never_use_the_ticker_and_line_mode_bars_do() -> None:
@@ -268,12 +268,12 @@ def test_injected_clock_bars_never_use_the_ticker_and_line_mode_bars_do() -> Non
     for _ in range(3000):
         a.add(1)
         b.add(1)
-    assert not a._ticking and b._ticking
+    assert a not in _ticker.registered() and (b in _ticker.registered())
     assert a._clock_every == 0  # an injected clock is read at every call
     assert b._clock_every > 16  # a log on the real clock: the stride grows too
     a.close()
     b.close()
-    assert not b._ticking
+    assert b not in _ticker.registered()
 
 
 def test_a_counting_loop_that_stalls_gets_its_log_line_from_the_ticker() -> None:
@@ -283,7 +283,7 @@ def test_a_counting_loop_that_stalls_gets_its_log_line_from_the_ticker() -> None
     bar = Progbar(6000, file=screen, dynamic=False, interval=0.05)
     for _ in range(5000):
         bar.add(1)
-    assert bar._ticking
+    assert bar in _ticker.registered()
     assert screen.seen.wait(timeout=30) is True
     for _ in range(1000):
         bar.add(1)
@@ -324,7 +324,8 @@ out = open(sys.argv[1], "w")
 bar = Progbar(10**6, file=out, dynamic=False)  # a log on the real clock: on the ticker
 for _ in range(3000):
     bar.add(1)
-assert bar._ticking
+from progbar import _ticker
+assert bar in _ticker.registered()
 held, go_on = threading.Event(), threading.Event()
 
 def draw():  # what the ticker thread does while it draws the bar
