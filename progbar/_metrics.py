@@ -231,9 +231,20 @@ def as_pairs(values: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> list[tupl
 
 
 class MetricStore:
-    """Running metric values for one bar."""
+    """Running metric values for one bar.
 
-    __slots__ = ("_entries", "_fast", "_pend", "_stateful", "_stateless")
+    Two attributes are the hot paths' interface (design.md, "The hot calls"): the
+    bar's ``update()``/``add()``/``log()`` use them without a lock, in straight runs
+    of bytecode that no thread switch can split.
+
+    * ``running``: name -> entry ``[total, count]`` of each averaged metric whose total
+      is a plain int/float.  The bar may add ``v * w`` and ``w`` to an entry in place;
+      it never inserts or removes one (only the store does, under the bar's lock).
+    * ``waiting``: ``log()``'s keyword dicts of plain numbers, one step each, appended
+      in call order; the store applies them (:meth:`drain`) before any read.
+    """
+
+    __slots__ = ("_entries", "running", "waiting", "_stateful", "_stateless")
 
     def __init__(
         self,
@@ -249,12 +260,8 @@ class MetricStore:
                 "shown as passed)"
             )
         self._entries: dict[str, list[Any]] = {}
-        # averaged metrics whose total is a plain int/float: record()'s fast path
-        self._fast: dict[str, list[Any]] = {}
-        # log()'s dicts of ints/floats, one step each, applied later in call order
-        # (drain).  The bar appends without its lock; everything that reads or
-        # changes the entries drains first.
-        self._pend: list[dict[str, Any]] = []
+        self.running: dict[str, list[Any]] = {}  # see the class docstring
+        self.waiting: list[dict[str, Any]] = []  # drained before anything reads entries
         self._stateful = frozenset(stateful) if stateful is not None else None
         self._stateless = frozenset(stateless) if stateless is not None else None
         if self._stateful is None and self._stateless is None:
@@ -278,13 +285,13 @@ class MetricStore:
         for a finalizing call).  A malformed ``values`` is a programming error and
         raises ``TypeError`` with nothing recorded.
         """
-        if self._pend:
+        if self.waiting:
             self.drain()
         if not replace and type(values) is list:
             # The hot path (update() once per step): a list of (str, float|int) pairs
             # for averaged metrics already seen.  One dict probe and two in-place adds
             # per pair; anything else goes to the general code below.
-            fast = self._fast
+            fast = self.running
             done = 0
             for pair in values:
                 try:
@@ -321,7 +328,7 @@ class MetricStore:
         """Apply the waiting log() dicts (each one step's values), in call order.  The
         caller holds the bar's lock; dicts appended meanwhile (without it) stay for
         the next drain."""
-        pend = self._pend
+        pend = self.waiting
         n = len(pend)
         if not n:
             return
@@ -334,7 +341,7 @@ class MetricStore:
             # each name of the first (a KeyError otherwise) and no other.
             if n < 4 or sum(map(len, batch)) != len(names) * n:
                 raise LookupError
-            fast = self._fast
+            fast = self.running
             for name in names:
                 entry = fast.get(name)
                 if entry is not None:  # averaged, with an int/float total: one C sum
@@ -348,7 +355,7 @@ class MetricStore:
                 self._add_pairs(metrics.items(), 1)
             return
         # ``sum`` from 3.12 compensates rounding: as exact as one at a time, or more.
-        fast = self._fast
+        fast = self.running
         entries = self._entries
         for name, total in zip(names, sums):
             if total is None:
@@ -363,7 +370,7 @@ class MetricStore:
 
     def _add_pairs(self, pairs: Iterable[tuple[Any, Any]], w: float) -> None:
         """One step's pairs, each standing for ``w`` steps."""
-        fast = self._fast
+        fast = self.running
         for name, v in pairs:
             entry = fast.get(name)
             if entry is not None:
@@ -392,20 +399,20 @@ class MetricStore:
                 v = coerce(v)
                 if isinstance(v, _Raw):
                     entries[name] = [v.value, None]
-                    self._fast.pop(name, None)
+                    self.running.pop(name, None)
                     continue
             entry = entries.get(name)
             if replace or not self.is_averaged(name):
                 # a copy, never the caller's array or tensor: a later `+` must not
                 # change the caller's object (nor bump a tensor's version counter)
                 entries[name] = [v if cls is float or cls is int else _own(v), 1]
-                self._fast.pop(name, None)
+                self.running.pop(name, None)
             elif entry is None or entry[1] is None:
                 entries[name] = entry = [v * weight, weight]
                 if type(entry[0]) in _NUMBER_TYPES:
-                    self._fast[name] = entry
+                    self.running[name] = entry
                 else:
-                    self._fast.pop(name, None)
+                    self.running.pop(name, None)
             else:
                 try:
                     entry[0] = entry[0] + v * weight  # not +=: never in place
@@ -413,15 +420,15 @@ class MetricStore:
                     total = _fallback_sum(entry[0], v, weight)
                     if total is None:
                         entries[name] = [v, None]
-                        self._fast.pop(name, None)
+                        self.running.pop(name, None)
                         continue
                     entry[0] = total
-                    self._fast.pop(name, None)
+                    self.running.pop(name, None)
                 entry[1] += weight
 
     def snapshot(self) -> list[tuple[str, Shown]]:
         """``[(name, shown)]`` in first-seen order: a float, or text for non-numbers."""
-        if self._pend:
+        if self.waiting:
             self.drain()
         out: list[tuple[str, Shown]] = []
         append = out.append
@@ -436,22 +443,22 @@ class MetricStore:
 
     def averages(self) -> dict[str, tuple[Any, float]]:
         """The raw ``(total, count)`` of each numeric metric (for cross-process sums)."""
-        if self._pend:
+        if self.waiting:
             self.drain()
         return {k: (t, c) for k, (t, c) in self._entries.items() if c is not None}
 
     def set_totals(self, totals: Mapping[str, tuple[Any, float]]) -> None:
-        if self._pend:
+        if self.waiting:
             self.drain()
         for name, (total, count) in totals.items():
             self._entries[str(name)] = [total, count if count >= 1 else 1]
-            self._fast.pop(str(name), None)
+            self.running.pop(str(name), None)
 
     def merge(self, totals: Mapping[str, tuple[Any, float]], last: Mapping[str, Any]) -> None:
         """Add other ``(total, count)`` sums to the averaged metrics (an exact merge
         of another store's running means: the sum of ``v*w`` and of ``w``) and take
         ``last`` values as passed, as :meth:`record` takes stateful ones."""
-        if self._pend:
+        if self.waiting:
             self.drain()
         entries = self._entries
         for name, (total, count) in totals.items():
@@ -459,7 +466,7 @@ class MetricStore:
             entry = entries.get(name)
             if entry is None or entry[1] is None:
                 entries[name] = [total, count]
-                self._fast.pop(name, None)
+                self.running.pop(name, None)
                 continue
             try:
                 entry[0] = entry[0] + total
@@ -468,10 +475,10 @@ class MetricStore:
                 if summed is None:
                     continue
                 entry[0] = summed
-                self._fast.pop(name, None)
+                self.running.pop(name, None)
             entry[1] += count
         for name, value in last.items():
             v = coerce(value)
             entries[str(name)] = [v.value, None] if isinstance(v, _Raw) else [_own(v), 1]
-            self._fast.pop(str(name), None)
+            self.running.pop(str(name), None)
 

@@ -27,7 +27,7 @@ from ._display import (
 )
 from ._metrics import MetricStore
 from ._rank import is_main_process
-from ._style import STYLES, make_style
+from ._style import LINE, STYLES, make_style
 from ._track import TrackLoop
 from ._writer import (
     can_encode,
@@ -97,7 +97,7 @@ _LOCK_FREE = (
     and bool(getattr(sys, "_is_gil_enabled", lambda: True)())
 )
 _MAX_STRIDE = 1024  # calls between clock reads at most, while the ticker draws
-_PEND_MAX = 1024  # records left for the store at most before they are applied
+_WAITING_MAX = 1024  # records left for the store at most before they are applied
 _SILENT_EVERY = 4096  # a silent bar's stride: it only applies the records
 _NO_FAST = -math.inf  # ``_lim`` where the fast paths must not run
 
@@ -226,55 +226,52 @@ class Progbar(Generic[T]):
             raise TypeError(f"unit_name must be a str, got {type(unit_name).__name__}")
 
         self._store = MetricStore(stateful_metrics, stateless_metrics)
-        self._record = self._store.record  # bound once: update() is the hot path
-        self._fast = self._store._fast  # averaged int/float entries (see update)
-        self._pend = self._store._pend  # log()'s records, applied later (see log)
+        self._record = self._store.record
+        # What the hot paths add to and append to without the lock (see MetricStore).
+        self._running = self._store.running
+        self._waiting = self._store.waiting
         # The fast paths run while the count is below ``_lim`` (see _set_lim); the
         # first call takes the slow path, which draws the first frame and sets it.
         self._lim: float = _NO_FAST
         self._cap: float = _NO_FAST  # the target (reaching it finalizes), inf or -inf
-        self._log_left = _PEND_MAX  # log() calls until it checks the records waiting
+        self._log_left = _WAITING_MAX  # log() calls until it checks the records waiting
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._start = self._clock()
-        # The style: throttle rule, time estimate, finalize rule and formatter.
-        self._style = make_style(style, self._start)
-        self._keras_finalize = self._style.keras_finalize  # read on the hot path
-        self._width = width if width is not None else self._style.default_width
         self._verbose = verbose
-        self._unit = fmt.clean_name(unit_name)  # one line, whatever it holds
         self._label = fmt.clean_name(label) if label is not None else None
         self._lock = RLock()
 
         # The display: one per stream, shared with the other bars drawing on it.
-        stream = file
+        style_class = STYLES[style]
         self._file = file  # as given (None: sys.stdout at each write); child bars reuse it
-        self._drain: Callable[[], None] | None = None  # set by _handle.add_drainer
+        self._drain: Callable[[], None] | None = None  # see set_drain_hook
         self._display: Display
         live = False
         if verbose == 0 or disabled_by_env() or not is_main_process():
             self._display = NullDisplay()
         else:
-            live = detect_dynamic(stream, dynamic)
-            if live and self._style.notebook_html and notebook_display(stream):
-                self._display = display_for(NotebookDisplay, stream)
+            live = detect_dynamic(file, dynamic)
+            if live and style_class.notebook_html and notebook_display(file):
+                self._display = display_for(NotebookDisplay, file)
             else:
-                self._display = display_for(LiveDisplay if live else LineDisplay, stream)
-        self._row = Row(self._style.keras_framing, bool(leave), _weakref(self))
+                self._display = display_for(LiveDisplay if live else LineDisplay, file)
+        self._row = Row(style_class.keras_framing, bool(leave), _weakref(self))
         if verbose == 1:
             self._display.join(self._row)  # its place in the block, in starting order
-        self._color = detect_color(stream, color)
-        self._glyphs = self._pick_glyphs(self._display.stream)
+        self._color = detect_color(file, color)
+        # The style: throttle rule, time estimate, finalize rule and formatter.
+        self._style = make_style(style, self._start, live, width, fmt.clean_name(unit_name))
+        self._keras_finalize = self._style.keras_finalize  # read on the hot path
+        stream = self._display.stream
+        self._style.pick_glyphs(lambda text: can_encode(stream, text), self._color)
 
         if interval is None:
-            interval = self._style.interval(live, log_interval)
+            interval = self._style.interval(log_interval)
             if isinstance(self._display, NotebookDisplay):
                 interval = NotebookDisplay.interval
         self._interval = float(interval)
 
         self._seen: float | int = 0
-        self._last_update = self._style.first_update_mark(live)
-        self._finished = False
-        self._summarized = False
         self._closed = False
         self._ended = False  # close() has drawn its last line: no bar is drawn again
         self._iterable: Iterable[T] | AsyncIterable[T] | None = None  # track()'s source
@@ -283,7 +280,7 @@ class Progbar(Generic[T]):
         # runs (see ``current``); None outside a loop.
         self._loop: Loop | None = None
         self._log_mark: float | int = 0  # the step of the last log(): its weight's start
-        self._ticking = False  # registered with the shared ticker thread
+        self._ticking = False  # registered with the ticker (see _ticker)
         self._tick_mark: float | int | None = None  # count the ticker last drew
         self._tick_moved = 0.0  # when the ticker last saw the count move
         self._lock_acquire = self._lock.acquire
@@ -297,7 +294,6 @@ class Progbar(Generic[T]):
         # owns time, so renders happen only on the caller's thread (deterministic).
         self._may_tick = clock is None
         self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
-        self._cache: dict[object, tuple[str, int]] = {}  # the formatter's, see _format
 
     # ------------------------------------------------------------------ properties
 
@@ -453,7 +449,7 @@ class Progbar(Generic[T]):
                 self._seen = current
                 if values:
                     weight = current - prev
-                    fast = self._fast
+                    fast = self._running
                     try:  # the usual pairs; the first other one ends the loop
                         for pair in values:
                             name, v = pair
@@ -491,7 +487,7 @@ class Progbar(Generic[T]):
         try:
             self._record(values[done:] if done else values, weight, False)
         except TypeError:
-            fast = self._fast
+            fast = self._running
             for name, v in values[:done]:  # undo the pairs already added
                 entry = fast[name]
                 entry[0] -= v if weight == 1 else v * weight
@@ -560,7 +556,7 @@ class Progbar(Generic[T]):
             every = self._clock_every
             if self._verbose == 0:
                 every = _SILENT_EVERY  # nothing to draw: only the records to apply
-                if len(self._pend) >= _PEND_MAX:
+                if len(self._waiting) >= _WAITING_MAX:
                     self._store.drain()
             else:
                 now = self._clock()
@@ -592,7 +588,7 @@ class Progbar(Generic[T]):
                     self._display.dead = True
                 if finalize and self._ticking:
                     self._stop_ticking()
-                if len(self._pend) >= _PEND_MAX:  # not drawn yet: apply them anyway
+                if len(self._waiting) >= _WAITING_MAX:  # not drawn yet: apply them anyway
                     self._store.drain()
             self._set_lim(current, every * step if step >= 1 else every)
         finally:
@@ -628,7 +624,7 @@ class Progbar(Generic[T]):
                 current = self._seen + n  # one run (see above)
                 if current < self._cap:
                     self._seen = current
-                    fast = self._fast
+                    fast = self._running
                     # The usual pairs, as in update(): a copy, not a shared helper, on
                     # purpose -- a call would cost about a fifth of this one.
                     try:
@@ -691,12 +687,12 @@ class Progbar(Generic[T]):
                 weight = step - self._log_mark
                 self._log_mark = step
                 if weight <= 1:  # one log per step (or more): a record, one C call
-                    self._pend.append(metrics)
+                    self._waiting.append(metrics)
                     left = self._log_left - 1
                     if left:
                         self._log_left = left
                         return
-                    self._log_left = _PEND_MAX
+                    self._log_left = _WAITING_MAX
                     self._spill()
                     return
                 self._lock_acquire()  # a log standing for several steps
@@ -725,7 +721,7 @@ class Progbar(Generic[T]):
     def _spill(self) -> None:
         """Apply the waiting records if many piled up (log() does not move the count,
         so it never reaches the slow path of the count)."""
-        if len(self._pend) >= _PEND_MAX:
+        if len(self._waiting) >= _WAITING_MAX:
             self._lock_acquire()
             try:
                 self._store.drain()
@@ -752,7 +748,7 @@ class Progbar(Generic[T]):
         with self._lock:
             if self._verbose != 1 or self._closed:
                 return
-            self._last_update = -math.inf
+            self._style.draw_now()
             try:
                 self._advance(self.current, self._clock(), False)
             except Exception:
@@ -781,7 +777,10 @@ class Progbar(Generic[T]):
             if self._verbose == 0:
                 return
             try:
-                self._style.at_close(self)  # the default style draws its final line
+                # The default style draws a final line; the keras styles leave theirs.
+                seen = self._seen
+                if self._style.at_close(self._shown == (seen, self._store.snapshot())):
+                    self._advance(seen, self._clock(), True)
                 self._display.finish(self._row)
             except Exception:
                 self._display.dead = True
@@ -977,14 +976,18 @@ class Progbar(Generic[T]):
     def use_ascii(self) -> None:
         """Draw with ASCII glyphs from now on (the display found that its stream
         cannot encode the others)."""
-        self._glyphs = self._style.ascii_glyphs()
-
-    def _pick_glyphs(self, stream: object) -> fmt.Glyphs:
-        return self._style.glyphs(lambda text: can_encode(stream, text), self._color)
+        self._style.use_ascii()
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         """Draw now or not: the style's throttle rule decides (see _style)."""
-        self._style.advance(self, current, now, finalize)
+        draw = self._style.advance(
+            current, self._target, now, finalize, self._verbose, self._interval)
+        if draw is not None:
+            what, per_step, final = draw
+            if what == LINE:
+                self._show(current, now, per_step, final)
+            else:
+                self._summary(current, now, per_step)
 
     def _labelled(self, line: str, cells: int, max_cells: int | None) -> tuple[str, int]:
         """``label`` + a space before the line (cut to a third of the width at most)."""
@@ -1010,7 +1013,8 @@ class Progbar(Generic[T]):
         metrics = self._store.snapshot()
         self._shown = (current, metrics)
         line, cells = self._style.format_line(
-            self, current, now, per_step, final, metrics, room, display.live, color
+            current, self._target, now, per_step, final, metrics, room, color,
+            self._label is not None,
         )
         line, cells = self._labelled(line, cells, max_cells)
         target = self._target
@@ -1019,7 +1023,8 @@ class Progbar(Generic[T]):
 
     def _summary(self, current: float | int, now: float, per_step: float) -> None:
         """The one line of a verbose=2 bar."""
-        text = self._style.format_summary(self, current, now, per_step)
+        text = self._style.format_summary(
+            current, self._target, now, per_step, self._store.snapshot())
         self._display.summary(self._labelled(text, 0, None)[0])
 
 

@@ -11,8 +11,13 @@ things, each answered in one place:
   verbose=2 summary (:meth:`Style.format_summary`), built from the pure functions in
   ``_format``.
 
-The controller (``_progbar.Progbar``) holds state and asks its style; it never tests
-a style's name.  A style never touches a stream: it hands text to the bar's display.
+The bar (``_progbar.Progbar``) holds the count, the metrics and the display; it asks
+its style and never tests a style's name.  The style's view of the bar is narrow and
+read-only: what a call passes it (count, target, time, metrics, width left), plus what
+it was given at its start (start time, live or not, bar width, unit).  It answers with
+decisions (:class:`Draw`) and text; it writes no state of the bar's and touches no
+stream.  What it owns is its own: the throttle mark, the time estimate, the glyphs, a
+formatting cache.
 """
 
 from __future__ import annotations
@@ -23,11 +28,15 @@ from . import _format as fmt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Callable
 
-    from ._progbar import Progbar
+__all__ = ["STYLES", "DefaultStyle", "Draw", "Keras2Style", "KerasStyle", "Style", "make_style"]
 
-__all__ = ["STYLES", "DefaultStyle", "Keras2Style", "KerasStyle", "Style", "make_style"]
+LINE = "line"  # the bar's line (verbose=1)
+SUMMARY = "summary"  # the one line of a verbose=2 bar
+
+# A style's answer to "draw now?": (what, seconds per step, final), or None.
+Draw = tuple[str, float, bool]
 
 
 def _eta_up(per_step: float, remaining: float) -> float:
@@ -48,16 +57,22 @@ class Style:
     keras_framing = False  # lines framed as Keras frames them (``\\b``...``\\r``, ``\\n``)
     notebook_html = False  # drawn as an HTML bar in a Jupyter kernel
 
-    def __init__(self, start: float) -> None:
-        self.start = start
+    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
+        self.start = start  # the bar's start time
+        self.live = live  # redrawn in place (else a log)
+        self.width = width if width is not None else self.default_width  # bar cells
+        self.unit = unit  # what a step is called, one clean line
+        self.glyphs = fmt.ASCII
+        self.last_update = self.first_update_mark()  # the throttle's mark
+        self.cache: dict[object, tuple[str, int]] = {}  # the fast formatters' (see _format)
 
     # -- set-up -----------------------------------------------------------------
 
-    def interval(self, live: bool, log_interval: Callable[[], float]) -> float:
+    def interval(self, log_interval: Callable[[], float]) -> float:
         """The render interval when the caller gives none."""
         return 0.05
 
-    def first_update_mark(self, live: bool) -> float:
+    def first_update_mark(self) -> float:
         """The throttle's starting mark.  Keras starts it at 0, not at the start
         time, so that its first render happens exactly when Keras's does."""
         return 0.0
@@ -67,63 +82,71 @@ class Style:
         caller (Keras, a test) may count on one read per call."""
         return False
 
-    def glyphs(self, can_encode: Callable[[str], bool], color: bool) -> fmt.Glyphs:
-        return fmt.UNICODE if can_encode("━") else fmt.KERAS_ASCII
+    def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
+        """Choose the bar glyphs the stream can encode."""
+        self.glyphs = fmt.UNICODE if can_encode("━") else fmt.KERAS_ASCII
 
-    def ascii_glyphs(self) -> fmt.Glyphs:
-        return fmt.ASCII
+    def use_ascii(self) -> None:
+        """The stream turned out not to encode the glyphs: ASCII from now on."""
+        self.glyphs = fmt.ASCII
+
+    def draw_now(self) -> None:
+        """The next ``advance`` draws, whatever the interval (``Progbar.refresh``)."""
+        self.last_update = -math.inf
 
     # -- time, throttle, drawing -----------------------------------------------------
 
     def per_step(self, current: float, now: float) -> float:
         raise NotImplementedError
 
-    def advance(self, bar: Progbar[Any], current: float, now: float, finalize: bool) -> None:
-        """Called on every update with the clock read: draw now or not."""
+    def advance(self, current: float, target: float | None, now: float, finalize: bool,
+                verbose: int, interval: float) -> Draw | None:
+        """Called on every update with the clock read: what to draw now, if anything."""
         raise NotImplementedError
 
-    def at_close(self, bar: Progbar[Any]) -> None:
-        """``close()`` on a bar that has not drawn its final line."""
+    def at_close(self, unchanged: bool) -> bool:
+        """``close()``: should a final line be drawn (through ``advance`` with
+        ``finalize``)?  ``unchanged``: the last line drawn shows this very state."""
+        return False
 
     def format_line(
         self,
-        bar: Progbar[Any],
         current: float,
+        target: float | None,
         now: float,
         per_step: float,
         final: bool,
         metrics: list[tuple[str, fmt.Shown]],
         max_cells: int | None,
-        live: bool,
         color: bool,
+        labelled: bool,
     ) -> tuple[str, int]:
         """The line and its width in cells, within ``max_cells`` (None: unfitted)
-        except for a final line, which follows the final-line rule."""
+        except for a final line, which follows the final-line rule.  ``labelled``:
+        the bar puts a label before it (so no byte-exact Keras line)."""
         raise NotImplementedError
 
-    def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
-                       ) -> str:
+    def format_summary(self, current: float, target: float | None, now: float,
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
         raise NotImplementedError
 
     # -- shared helpers ---------------------------------------------------------
 
-    @staticmethod
-    def snapshot(bar: Progbar[Any], current: float, now: float, per_step: float, final: bool,
-                 exact: bool, metrics: list[tuple[str, fmt.Shown]] | None = None
+    def snapshot(self, current: float, target: float | None, now: float, per_step: float,
+                 final: bool, exact: bool, metrics: list[tuple[str, fmt.Shown]]
                  ) -> fmt.Snapshot:
         eta = None
-        target = bar._target
         if target is not None and not final and per_step > 0:
             remaining = target - current
             eta = max(per_step * remaining, 0.0) if exact else _eta_up(per_step, remaining)
         return fmt.Snapshot(
             current=current,
             target=target,
-            elapsed=now - bar._start,
+            elapsed=now - self.start,
             per_step=per_step,
-            metrics=bar._store.snapshot() if metrics is None else metrics,
+            metrics=metrics,
             final=final,
-            unit=bar._unit,
+            unit=self.unit,
             eta=eta,
         )
 
@@ -168,12 +191,12 @@ class KerasStyle(Style):
     keras_finalize = True
     keras_framing = True
 
-    def __init__(self, start: float) -> None:
-        super().__init__(start)
+    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
+        super().__init__(start, live, width, unit)
         self._after_first: float | None = None
 
-    def ascii_glyphs(self) -> fmt.Glyphs:
-        return fmt.KERAS_ASCII
+    def use_ascii(self) -> None:
+        self.glyphs = fmt.KERAS_ASCII
 
     def per_step(self, current: float, now: float) -> float:
         # Keras 3 excludes the first step (it holds compilation, warm-up...) once a
@@ -188,40 +211,43 @@ class KerasStyle(Style):
             self._after_first = now
         return per
 
-    def advance(self, bar: Progbar[Any], current: float, now: float, finalize: bool) -> None:
+    def advance(self, current: float, target: float | None, now: float, finalize: bool,
+                verbose: int, interval: float) -> Draw | None:
         # Keras estimates on every call, drawn or not (it must see step one).
         per_step = self.per_step(current, now)
-        if bar._verbose == 1:
-            if now - bar._last_update < bar._interval and not finalize:
-                return
-            bar._show(current, now, per_step, finalize)
-        elif finalize and bar._target:
-            bar._summary(current, now, per_step)
-        bar._last_update = now
+        draw: Draw | None = None
+        if verbose == 1:
+            if now - self.last_update < interval and not finalize:
+                return None
+            draw = (LINE, per_step, finalize)
+        elif finalize and target:
+            draw = (SUMMARY, per_step, True)
+        self.last_update = now
+        return draw
 
-    def format_line(self, bar: Progbar[Any], current: float, now: float, per_step: float,
+    def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    live: bool, color: bool) -> tuple[str, int]:
-        exact = max_cells is None and bar._label is None  # Keras's own bytes
-        target = bar._target
+                    color: bool, labelled: bool) -> tuple[str, int]:
+        exact = max_cells is None and not labelled  # Keras's own bytes
         if target and exact:  # the fast path: one string, no segments (see _format)
             fast = fmt.format_keras_fast(
-                current, target, now - bar._start, per_step, metrics, final,
-                bar._unit, bar._width, bar._glyphs, color, max_cells, bar._cache,
+                current, target, now - self.start, per_step, metrics, final,
+                self.unit, self.width, self.glyphs, color, max_cells, self.cache,
             )
             if fast is not None:
                 return fast
-        snap = self.snapshot(bar, current, now, per_step, final, exact, metrics)
+        snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_keras(
-                snap, bar._width, bar._glyphs, limit, with_bar=with_bar, eta_up=not exact
+                snap, self.width, self.glyphs, limit, with_bar=with_bar, eta_up=not exact
             ),
             color, max_cells, final, record=not exact,
         )
 
-    def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
-                       ) -> str:
-        return fmt.format_keras_summary(self.snapshot(bar, current, now, per_step, True, True))
+    def format_summary(self, current: float, target: float | None, now: float,
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+        return fmt.format_keras_summary(
+            self.snapshot(current, target, now, per_step, True, True, metrics))
 
 
 # --------------------------------------------------------------------------- keras 2
@@ -234,42 +260,45 @@ class Keras2Style(Style):
     default_width = 30
     keras_framing = True
 
-    def glyphs(self, can_encode: Callable[[str], bool], color: bool) -> fmt.Glyphs:
-        return fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
+    def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
+        self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
 
     def per_step(self, current: float, now: float) -> float:
         return (now - self.start) / current if current else 0.0
 
-    def advance(self, bar: Progbar[Any], current: float, now: float, finalize: bool) -> None:
-        target = bar._target
-        if bar._verbose == 1:
+    def advance(self, current: float, target: float | None, now: float, finalize: bool,
+                verbose: int, interval: float) -> Draw | None:
+        draw: Draw | None = None
+        if verbose == 1:
             if (
-                now - bar._last_update < bar._interval
+                now - self.last_update < interval
                 and target is not None
                 and current < target
                 and not finalize
             ):
-                return
-            bar._show(current, now, self.per_step(current, now), finalize)
+                return None
+            draw = (LINE, self.per_step(current, now), finalize)
         elif target is None or finalize:
-            bar._summary(current, now, 0.0)
-        bar._last_update = now
+            draw = (SUMMARY, 0.0, True)
+        self.last_update = now
+        return draw
 
-    def format_line(self, bar: Progbar[Any], current: float, now: float, per_step: float,
+    def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    live: bool, color: bool) -> tuple[str, int]:
-        exact = max_cells is None and bar._label is None
-        snap = self.snapshot(bar, current, now, per_step, final, exact, metrics)
+                    color: bool, labelled: bool) -> tuple[str, int]:
+        exact = max_cells is None and not labelled
+        snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_keras2(
-                snap, bar._width, limit, with_bar=with_bar, eta_up=not exact
+                snap, self.width, limit, with_bar=with_bar, eta_up=not exact
             ),
             color, max_cells, final, record=not exact,
         )
 
-    def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
-                       ) -> str:
-        return fmt.format_keras2_summary(self.snapshot(bar, current, now, per_step, True, True))
+    def format_summary(self, current: float, target: float | None, now: float,
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+        return fmt.format_keras2_summary(
+            self.snapshot(current, target, now, per_step, True, True, metrics))
 
 
 # --------------------------------------------------------------------------- default
@@ -286,27 +315,30 @@ class DefaultStyle(Style):
     default_width = 30
     notebook_html = True
 
-    def __init__(self, start: float) -> None:
-        super().__init__(start)
+    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
+        super().__init__(start, live, width, unit)
         self._ema: float | None = None
         self._after_first: float | None = None
         self._prev_t = start
         self._prev_c: float = 0
+        self._finished = False  # the final line (or summary) is drawn
+        self._summarized = False
 
-    def interval(self, live: bool, log_interval: Callable[[], float]) -> float:
-        return 0.05 if live else log_interval()
+    def interval(self, log_interval: Callable[[], float]) -> float:
+        return 0.05 if self.live else log_interval()
 
-    def first_update_mark(self, live: bool) -> float:
+    def first_update_mark(self) -> float:
         # live: the first update draws; a log waits one interval for its first line
-        return -math.inf if live else self.start
+        return -math.inf if self.live else self.start
 
     def reads_clock_lazily(self, injected_clock: bool) -> bool:
         return not injected_clock
 
-    def glyphs(self, can_encode: Callable[[str], bool], color: bool) -> fmt.Glyphs:
+    def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
         if not can_encode("━╸─…"):
-            return fmt.ASCII
-        return fmt.UNICODE if color else fmt.UNICODE_PLAIN
+            self.glyphs = fmt.ASCII
+        else:
+            self.glyphs = fmt.UNICODE if color else fmt.UNICODE_PLAIN
 
     def per_step(self, current: float, now: float) -> float:
         # The mean since the start at the first render, then smoothed between renders
@@ -327,60 +359,53 @@ class DefaultStyle(Style):
         self._prev_t, self._prev_c = now, current
         return self._ema
 
-    def advance(self, bar: Progbar[Any], current: float, now: float, finalize: bool) -> None:
-        if not finalize and now - bar._last_update < bar._interval:
-            return
-        bar._last_update = now
-        self.render(bar, current, now, finalize)
-
-    def render(self, bar: Progbar[Any], current: float, now: float, final: bool) -> None:
-        """Draw the line (verbose 1) or the one summary line (verbose 2)."""
+    def advance(self, current: float, target: float | None, now: float, finalize: bool,
+                verbose: int, interval: float) -> Draw | None:
+        if not finalize and now - self.last_update < interval:
+            return None
+        self.last_update = now
         per_step = self.per_step(current, now)
-        if final:
-            bar._finished = True
+        if finalize:
+            self._finished = True
             if current > 0:
-                per_step = (now - bar._start) / current  # the whole run's mean
-        if bar._verbose == 2:
-            if final and not bar._summarized:
-                bar._summarized = True
-                bar._summary(current, now, per_step)
-            return
-        bar._show(current, now, per_step, final)
+                per_step = (now - self.start) / current  # the whole run's mean
+        if verbose == 2:
+            if finalize and not self._summarized:
+                self._summarized = True
+                return (SUMMARY, per_step, True)
+            return None
+        return (LINE, per_step, finalize)
 
-    def at_close(self, bar: Progbar[Any]) -> None:
+    def at_close(self, unchanged: bool) -> bool:
         # A log already holding this very state gets no duplicate line.
-        if not bar._finished and (
-            bar._display.live or bar._shown != (bar._seen, bar._store.snapshot())
-        ):
-            self.render(bar, bar._seen, bar._clock(), True)
+        return not self._finished and (self.live or not unchanged)
 
-    def format_line(self, bar: Progbar[Any], current: float, now: float, per_step: float,
+    def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    live: bool, color: bool) -> tuple[str, int]:
-        target = bar._target
+                    color: bool, labelled: bool) -> tuple[str, int]:
         if target:
             # The fast path: one string, no segments, no Snapshot (see _format).
             eta = None
             if not final and per_step > 0:
                 eta = _eta_up(per_step, target - current)
             fast = fmt.format_default_fast(
-                current, target, now - bar._start, per_step, metrics, final,
-                bar._unit, eta, bar._width, bar._glyphs, color, max_cells, live, bar._cache,
+                current, target, now - self.start, per_step, metrics, final, self.unit,
+                eta, self.width, self.glyphs, color, max_cells, self.live, self.cache,
             )
             if fast is not None:
                 return fast
-        snap = self.snapshot(bar, current, now, per_step, final, False, metrics)
+        snap = self.snapshot(current, target, now, per_step, final, False, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_default(
-                snap, bar._width, bar._glyphs, limit, with_bar=with_bar and live
+                snap, self.width, self.glyphs, limit, with_bar=with_bar and self.live
             ),
             color, max_cells, final, record=True,
         )
 
-    def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
-                       ) -> str:
-        snap = self.snapshot(bar, current, now, per_step, True, False)
-        segs = fmt.format_default(snap, 0, bar._glyphs, None, with_bar=False)
+    def format_summary(self, current: float, target: float | None, now: float,
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+        snap = self.snapshot(current, target, now, per_step, True, False, metrics)
+        segs = fmt.format_default(snap, 0, self.glyphs, None, with_bar=False)
         return fmt.join_segments(segs, False)
 
 
@@ -391,9 +416,10 @@ STYLES: dict[str, type[Style]] = {
 }
 
 
-def make_style(name: str, start: float) -> Style:
+def make_style(name: str, start: float, live: bool, width: int | None, unit: str) -> Style:
+    """A new style object for one bar (see :class:`Style`)."""
     try:
         cls = STYLES[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown style {name!r}; choose one of {', '.join(STYLES)}") from None
-    return cls(start)
+    return cls(start, live, width, unit)

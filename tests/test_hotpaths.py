@@ -68,12 +68,12 @@ def test_log_with_a_weight_of_several_steps_takes_the_general_code() -> None:
 
 def test_waiting_dicts_stay_bounded_without_any_render() -> None:
     # a silent bar never renders and log() never moves the count: the dicts are
-    # applied once _PEND_MAX of them wait (memory stays flat)
+    # applied once _WAITING_MAX of them wait (memory stays flat)
     bar = _silent()
-    for _ in range(10 * core._PEND_MAX):
+    for _ in range(10 * core._WAITING_MAX):
         bar.log(loss=0.5)
-        assert len(bar._store._pend) <= core._PEND_MAX
-    assert bar.totals()["loss"] == (0.5 * 10 * core._PEND_MAX, 10 * core._PEND_MAX)
+        assert len(bar._store.waiting) <= core._WAITING_MAX
+    assert bar.totals()["loss"] == (0.5 * 10 * core._WAITING_MAX, 10 * core._WAITING_MAX)
 
 
 def test_threads_logging_and_adding_lose_nothing() -> None:
