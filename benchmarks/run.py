@@ -478,7 +478,7 @@ def case_tensors(steps: int) -> list[list[str]]:
 
 
 def case_handle(n: int, rounds: int, tty: Pty) -> list[list[str]]:
-    """8. A worker's ``handle.add(1)`` against a local ``bar.add(1)`` (design.md §9: <= 2x).
+    """8. A worker's ``handle.add(1)`` against a local ``bar.add(1)`` (target <= 2x).
 
     Both run here, round-robin; the handle's calls take the same path as in a worker
     process (a lock and a sum; its sender thread sends once per interval).  A row
@@ -549,12 +549,12 @@ def case_handle(n: int, rounds: int, tty: Pty) -> list[list[str]]:
 
 
 def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
-    """10. The loops people write (issue 12), each beside its peer in the same rounds:
+    """10. The loops people write, each beside its peer in the same rounds:
     ``track`` + ``bar.log(loss=, acc=)`` against Keras's ``update(i, [loss, acc])``;
     ``bar.add(1)`` against tqdm's ``update(1)``; ``bar.current`` in a ``track`` loop
     against the bare ``track`` loop.  Net = above the bare ``for`` loop for track +
-    log (SPEC §9's definition; the net above a no-op call with the same keywords is
-    shown too), above a no-op call with the same arguments for the others, or above
+    log (as the performance targets define it; the net above a no-op call with the
+    same keywords is shown too), above a no-op call with the same arguments for the others, or above
     the bare track loop; the ratio is the median of per-round ratios."""
 
     def bare_for() -> int:
@@ -671,10 +671,10 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
         elif name == "progbar bar.add(1)" and "tqdm update(1)" in res:
             ratio = f"{net_ratio(res, name, base or '', 'tqdm update(1)'):.2f}× tqdm (target ≤ 0.5)"
         elif name == "progbar track + bar.current":
-            scale = 10.0 / min(res["bare for loop"])  # SPEC §9's machine: a 10 ns bare loop
+            scale = 10.0 / min(res["bare for loop"])  # the reference: a 10 ns bare loop
             ratio = (f"ns above the bare track loop (target ≤ 100); "
                      f"{(min(ts) - min(res['bare track loop'])) * scale:.0f} ns at "
-                     "SPEC §9's speed (bare for loop 10 ns)")
+                     "the reference speed (bare for loop 10 ns)")
         rows.append([
             "10. loops people write", name,
             "-" if name.startswith(("no-op", "bare")) and "track" not in name else "live pty",
@@ -689,7 +689,7 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
 def case_block(n: int, rounds: int, null: Any) -> list[list[str]]:
     """9. Several bars: one frame of a 3-bar block (a bar's update redraws the whole
     block: its line formatted, the other two as drawn, one write) against one
-    single-bar render (design.md §9: <= 3x)."""
+    single-bar render (design.md, "Performance targets": <= 3x)."""
     four = [("loss", 0.41), ("acc", 0.88), ("val_loss", 0.52), ("val_acc", 0.84)]
 
     def single() -> int:

@@ -667,7 +667,7 @@ def format_default(
 # metric's `` - name: `` measured once and remembered in ``cache`` (a dict the caller
 # owns, one per bar).  They return ``(line, cells)``, or None when the line is wider
 # than ``max_cells`` (or the glyphs are not a known set): then the caller takes the
-# general path, which fits it.  tests/test_fastpath_render.py checks that both paths
+# general path, which fits it.  tests/test_fast_formatters.py checks that both paths
 # give the same line and width for random snapshots.
 
 _KNOWN_GLYPHS: list[Glyphs] = []  # filled below: glyph sets whose cells are 1 each

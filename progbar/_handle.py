@@ -1,4 +1,6 @@
-"""Handles: progress from worker processes and threads into one bar (design.md §12).
+"""Handles: progress from worker processes and threads into one bar.
+
+See design.md, "Workers, async code, Ray".
 
 Parent side.  The first ``bar.handle()`` starts a :class:`_Server` for that bar: a
 listening Unix socket in a fresh private directory (``mkdtemp``: mode 0700, so only
@@ -38,8 +40,8 @@ import weakref
 from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
 
+from ._counting import LOCK_FREE as _LOCK_FREE
 from ._metrics import _Raw, as_pairs, coerce
-from ._progbar import _LOCK_FREE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 
 # collections.abc is this module re-exported; importing it by that name would load
-# the whole ``collections`` package at ``import progbar`` (design.md §9: import time).
+# the whole ``collections`` package at ``import progbar`` (import time:
+# design.md, "Performance targets").
 from _collections_abc import Mapping
 from _operator import itemgetter
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import _operator as operator  # what ``operator`` re-exports, without its Python layer
 import math
-import sys
 import time
 from _thread import RLock
 from _weakref import ref as _weakref
 
 from . import _format as fmt
 from . import _ticker
+from ._counting import NO_FAST, WAITING_MAX, Counting
 from ._display import (
     Display,
     LineDisplay,
@@ -40,9 +40,9 @@ from ._writer import (
 
 __all__ = ["Progbar", "track"]
 
-# ``import progbar`` stays cheap (design.md §9: <= 5 ms): ``typing`` (~10 ms with what it
-# pulls in) is for mypy only -- mypy takes any name TYPE_CHECKING as true -- and
-# ``threading``/``weakref`` are imported when a ticker thread first starts.
+# ``import progbar`` stays cheap (<= 5 ms, design.md, "Performance targets"):
+# ``typing`` (~10 ms with what it pulls in) is for mypy only -- mypy takes any name
+# TYPE_CHECKING as true -- and ``threading`` is imported when the ticker first starts.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import (
@@ -85,23 +85,6 @@ else:
             return cls
 
 
-# The hot paths take no lock where the GIL makes their straight runs atomic (see
-# Progbar.update): from 3.11, where the interpreter checks for a thread switch only
-# at calls, backward jumps and function starts.  3.10 may switch between other
-# instructions too (a 16-thread add(1) test lost counts there), and a free-threaded
-# build (3.13t: ``sys._is_gil_enabled()`` false, or a "t" ABI) has no GIL: both take
-# the lock on every call.
-_LOCK_FREE = (
-    sys.version_info >= (3, 11)
-    and "t" not in getattr(sys, "abiflags", "")
-    and bool(getattr(sys, "_is_gil_enabled", lambda: True)())
-)
-_MAX_STRIDE = 1024  # calls between clock reads at most, while the ticker draws
-_WAITING_MAX = 1024  # records left for the store at most before they are applied
-_SILENT_EVERY = 4096  # a silent bar's stride: it only applies the records
-_NO_FAST = -math.inf  # ``_lim`` where the fast paths must not run
-
-
 def _check_target(target: object) -> int | float | None:
     """A target as Keras takes it: None, an int, or a float / numpy scalar >= 0
     (``len(x) / batch_size``; the count shows its whole part, as Keras's ``%d``)."""
@@ -140,30 +123,33 @@ def _one_of(name: str, value: object, alias: str, alias_value: object) -> object
     return alias_value
 
 
-def _check_current(current: object) -> float | int:
-    cls = type(current)
-    if cls is int or cls is float:
-        value = current
-    elif isinstance(current, (str, bytes)):
-        raise TypeError(f"current must be a number, not {cls.__name__}")
-    elif isinstance(current, bool):
-        value = int(current)
-    else:
-        try:
-            value = operator.index(current)  # type: ignore[arg-type]
-        except TypeError:
-            try:
-                value = float(current)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"current must be a number, not {type(current).__name__}"
-                ) from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"current must be a finite number, got {value!r}")
-    return value  # type: ignore[return-value]
+def _check_options(
+    label: object, style: object, width: object, verbose: object, interval: object,
+    clock: object, unit_name: object,
+) -> None:
+    """Programming errors in the options raise at once, with a clear message."""
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str or None, got {type(label).__name__}")
+    if not isinstance(style, str) or style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, int)
+                              or width < 1):
+        raise ValueError(f"width must be an int >= 1 or None, got {width!r}")
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    if interval is not None and (
+        isinstance(interval, bool)
+        or not isinstance(interval, (int, float))
+        or not interval >= 0
+    ):
+        raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
+    if clock is not None and not callable(clock):
+        raise TypeError("clock must be a zero-argument callable returning seconds")
+    if not isinstance(unit_name, str):
+        raise TypeError(f"unit_name must be a str, got {type(unit_name).__name__}")
 
 
-class Progbar(Generic[T]):
+class Progbar(Counting, Generic[T]):
     """A progress bar with Keras's running-average metrics.
 
     Args:
@@ -204,26 +190,8 @@ class Progbar(Generic[T]):
     ) -> None:
         target = _one_of("target", target, "total", total)  # type: ignore[assignment]
         label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
-        if label is not None and not isinstance(label, str):
-            raise TypeError(f"label must be a str or None, got {type(label).__name__}")
-        if not isinstance(style, str) or style not in STYLES:
-            raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+        _check_options(label, style, width, verbose, interval, clock, unit_name)
         self._target = _check_target(target)
-        if width is not None and (isinstance(width, bool) or not isinstance(width, int)
-                                  or width < 1):
-            raise ValueError(f"width must be an int >= 1 or None, got {width!r}")
-        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        if interval is not None and (
-            isinstance(interval, bool)
-            or not isinstance(interval, (int, float))
-            or not interval >= 0
-        ):
-            raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
-        if clock is not None and not callable(clock):
-            raise TypeError("clock must be a zero-argument callable returning seconds")
-        if not isinstance(unit_name, str):
-            raise TypeError(f"unit_name must be a str, got {type(unit_name).__name__}")
 
         self._store = MetricStore(stateful_metrics, stateless_metrics)
         self._record = self._store.record
@@ -232,9 +200,9 @@ class Progbar(Generic[T]):
         self._waiting = self._store.waiting
         # The fast paths run while the count is below ``_lim`` (see _set_lim); the
         # first call takes the slow path, which draws the first frame and sets it.
-        self._lim: float = _NO_FAST
-        self._cap: float = _NO_FAST  # the target (reaching it finalizes), inf or -inf
-        self._log_left = _WAITING_MAX  # log() calls until it checks the records waiting
+        self._lim: float = NO_FAST
+        self._cap: float = NO_FAST  # the target (reaching it finalizes), inf or -inf
+        self._log_left = WAITING_MAX  # log() calls until it checks the records waiting
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._start = self._clock()
         self._verbose = verbose
@@ -296,18 +264,6 @@ class Progbar(Generic[T]):
         self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
 
     # ------------------------------------------------------------------ properties
-
-    @property
-    def current(self) -> float | int:
-        """The step reached so far (Keras's ``_seen_so_far``)."""
-        loop = self._loop
-        if loop is None:
-            return self._seen
-        if loop.plain:  # ``loop.count()`` inlined: the hot read of a track() loop
-            return loop.top - loop.exact.__length_hint__()  # type: ignore[no-any-return]
-        done = loop.count()  # a list, which may grow, or update() moved the count
-        seen = self._seen
-        return done if done > seen else seen
 
     @property
     def target(self) -> int | float | None:
@@ -372,375 +328,6 @@ class Progbar(Generic[T]):
         """Replace the ``(total, count)`` of the named metrics (see :meth:`totals`)."""
         with self._lock:
             self._store.set_totals(totals)
-
-    # ------------------------------------------------------------------ state changes
-
-    # The hot paths: update(), add(), log() and ``current``.
-    #
-    # What must happen per call is small: move the count, add each averaged value
-    # (times its weight) to its running total and count, and every so many calls
-    # read the clock.  Conversion to float, the mean, the time estimate and the
-    # drawing wait for a render, which runs under ``self._lock``.
-    #
-    # The count is compared with two limits (see _set_lim): ``_cap``, the target
-    # (reaching it finalizes: the general code), and ``_lim``, the count at which the
-    # clock is next due.  Below ``_lim`` a call only stores the count and adds its
-    # values; past it the slow path (_due) reads the clock, lets the style draw and
-    # sets the next limit.
-    #
-    # log(loss=, acc=) does even less: its keyword dict is new at every call and
-    # nobody else holds it, so once its values are checked to be ints/floats it is
-    # appended as it is to the store's ``_pend`` list (one C call), and the store
-    # sums the waiting dicts in C before anyone reads it (design.md §9).
-    #
-    # Thread safety.  With the GIL (every build but a free-threaded one), CPython
-    # 3.11+ switches threads only at an "eval breaker" check: a call's end, a
-    # backward jump, a function's start -- never between the loads and the store of
-    # ``self._seen = self._seen + n`` or ``entry[0] += v`` on ints and floats (no
-    # Python runs there: attributes, list items, dict subscripts by str, int/float
-    # arithmetic).  So the per-call work is written as such straight runs with no
-    # call inside a read-modify-write, and takes no lock:
-    #
-    # * the count moves in one run (read ``_seen``, compare with a limit, store),
-    #   so 16 threads calling ``add(1)`` lose no count (tests/test_load.py); the
-    #   general code of add() moves it in one run too, under the lock;
-    # * a value is added to an entry only if the entry is already in the store's
-    #   ``_fast`` dict (an averaged metric with an int/float total), found with a
-    #   subscript (not ``.get``, a call), so an entry is read and written in one run;
-    #   entries are changed in place, never inserted or removed here, so a render
-    #   iterating the store on another thread sees no dict change under it;
-    # * log() appends with one ``list.append`` (atomic); the store takes a batch
-    #   with ``pend[:n]`` then ``del pend[:n]``, so an append made meanwhile stays
-    #   for the next drain;
-    # * everything else -- a new name, a tensor or any non-float value, a stateful
-    #   metric, a float count, a step that does not move forward, a finalizing call,
-    #   a malformed list, a render due -- takes the lock and the general code (the
-    #   store's ``_record``: tensors detached at once).
-    #
-    # 3.10 may switch threads between other instructions too, and a free-threaded
-    # build (3.13t) has no GIL: there the limits stay at -inf, so update() and add()
-    # always take the general code, and log() runs under the lock (see the end of
-    # the class), which keeps counts and sums exact at the cost of the lock.
-    #
-    # The clock: an injected clock (tests, Keras's byte-exact runs) and the Keras
-    # styles are read exactly once per update() call (``_lim`` is the count itself,
-    # so every call takes the slow path); the default style on the real clock reads
-    # it once per ``_clock_every`` calls' worth of steps, a stride that adapts; a
-    # bar on the real clock (terminal, log file or notebook, as a track() loop) is
-    # also drawn by the ticker thread (see _due).
-
-    def update(
-        self,
-        current: float | int,
-        values: Values | None = None,
-        finalize: bool | None = None,
-    ) -> None:
-        """Move the bar to step ``current`` and record ``values`` for the last step.
-
-        ``values`` is a list of ``(name, value)`` pairs (or a mapping).  Averaged
-        metrics stand for the steps since the previous update.  ``finalize``
-        defaults to ``current >= target``.
-        """
-        if type(current) is int and finalize is None and (
-            values is None or type(values) is list
-        ):
-            prev = self._seen
-            if prev < current < self._cap:  # one run: read, compare, store
-                self._seen = current
-                if values:
-                    weight = current - prev
-                    fast = self._running
-                    try:  # the usual pairs; the first other one ends the loop
-                        for pair in values:
-                            name, v = pair
-                            if type(v) is not float and type(v) is not int:
-                                break
-                            entry = fast[name]  # one run: read, add, store
-                            entry[0] += v if weight == 1 else v * weight
-                            entry[1] += weight
-                        else:
-                            values = None  # all recorded
-                    except (KeyError, TypeError, ValueError, ArithmeticError):
-                        pass
-                    if values is not None:
-                        self._record_rest(values, pair, weight, prev, current)
-                if current >= self._lim:
-                    self._due(current, False, current - prev)
-                return
-        self._update(current, values, finalize)
-
-    def _record_rest(
-        self, values: list[Any], stop: object, weight: float | int,
-        prev: float | int | None, current: float | int,
-    ) -> None:
-        """The pairs the pair loop of update()/add() left, from ``stop`` (the pair it
-        stopped at, found by identity: the loop keeps no counter, which cost a few
-        percent of the call) on, by the store's general code (under the lock).  A
-        malformed list records nothing and leaves the count where it was (``prev``;
-        None: an add() of ``weight``, taken back)."""
-        done = 0
-        for pair in values:
-            if pair is stop:
-                break
-            done += 1
-        self._lock_acquire()
-        try:
-            self._record(values[done:] if done else values, weight, False)
-        except TypeError:
-            fast = self._running
-            for name, v in values[:done]:  # undo the pairs already added
-                entry = fast[name]
-                entry[0] -= v if weight == 1 else v * weight
-                entry[1] -= weight
-            if prev is not None:
-                if self._seen == current:
-                    self._seen = prev
-            else:
-                self._seen -= weight  # an add(): one run, adds on other threads stay
-            raise
-        finally:
-            self._lock_release()
-
-    def _update(
-        self,
-        current: float | int,
-        values: Values | None = None,
-        finalize: bool | None = None,
-        added: float | int | None = None,
-    ) -> None:
-        """update()'s general code, under the lock.  ``added``: add() already moved
-        the count by this much (in one run with its read, see _add); the count is
-        then not stored again, and is moved back if the values are malformed."""
-        cls = type(current)
-        # ``x - x != 0`` is true only for nan and inf: the common int/float cases
-        # skip the full check (a function call and isinstance chain).
-        if cls is not int and (cls is not float or current - current != 0.0):
-            current = _check_current(current)
-        self._lock_acquire()  # bound methods: cheaper than ``with self._lock``
-        try:
-            if finalize is None:
-                target = self._target
-                finalize = target is not None and current >= target
-            elif finalize is not True and finalize is not False:
-                finalize = bool(finalize)
-            if added is not None:
-                step = added
-            elif self._loop is not None:  # ``_seen`` lags inside a chunk
-                step = current - self.current
-            else:
-                step = current - self._seen
-            if values:
-                weight = step
-                if type(weight) is not int or weight < 1:
-                    weight = weight if weight >= 1 else 1
-                try:
-                    self._record(values, weight, finalize and self._keras_finalize)
-                except BaseException:
-                    if added is not None:
-                        self._seen -= added  # one run: adds on other threads stay
-                    raise
-            if added is None:
-                self._seen = current
-                if self._loop is not None:
-                    self._loop.plain = False  # ``_seen`` counts now too (see current)
-            self._due(current, finalize, step)
-        finally:
-            self._lock_release()
-
-    def _due(self, current: float | int, finalize: bool, step: float | int = 1) -> None:
-        """The slow path of the count: read the clock if it is time to, let the style
-        draw, and set ``_lim``, the count up to which the fast paths may run without
-        coming here (under the lock)."""
-        self._lock_acquire()
-        try:
-            every = self._clock_every
-            if self._verbose == 0:
-                every = _SILENT_EVERY  # nothing to draw: only the records to apply
-                if len(self._waiting) >= _WAITING_MAX:
-                    self._store.drain()
-            else:
-                now = self._clock()
-                if every:
-                    # The default style may skip clock reads (design.md §9): read it
-                    # once per ``every`` calls' worth of steps, a stride that doubles
-                    # while reads come much faster than the render interval and drops
-                    # back to 1 as soon as they do not.  Up to 16, so that a render is
-                    # late by a few calls at most -- or up to 1024 once the ticker
-                    # thread draws the bar on time whatever its calls do (any bar on
-                    # the real clock; a loop that slows down is shown at once, or its
-                    # log line written when due).
-                    if now - self._clock_t < self._interval * 0.125:
-                        if every < (_MAX_STRIDE if self._ticking else 16):
-                            every *= 2
-                    else:
-                        every = 1
-                    if (not self._ticking and self._may_tick and self._verbose == 1
-                            and not self._display.dead):
-                        self._tick_moved = now
-                        self._ticking = _ticker.register(self)
-                        if not self._ticking:  # no thread: strides of 16, no retry
-                            self._may_tick = False
-                    self._clock_every = every
-                    self._clock_t = now
-                try:
-                    self._advance(current, now, finalize)
-                except Exception:  # a display bug must never stop the loop
-                    self._display.dead = True
-                if finalize and self._ticking:
-                    self._stop_ticking()
-                if len(self._waiting) >= _WAITING_MAX:  # not drawn yet: apply them anyway
-                    self._store.drain()
-            self._set_lim(current, every * step if step >= 1 else every)
-        finally:
-            self._lock_release()
-
-    def _set_lim(self, current: float | int, ahead: float | int) -> None:
-        """The fast paths' limits (under the lock): ``_cap``, the target (reaching it
-        finalizes) or inf, and ``_lim``, ``ahead`` steps on and never past ``_cap``.
-        Both -inf while a track() loop runs (the count is read from its iterators)
-        or where the lock-free paths may not run."""
-        if self._loop is not None or not _LOCK_FREE:
-            self._lim = self._cap = _NO_FAST
-            return
-        target = self._target
-        cap = target if target is not None else math.inf
-        lim = current + ahead
-        self._cap = cap
-        self._lim = lim if lim < cap else cap
-
-    def add(self, n: float | int = 1, values: Values | None = None) -> None:
-        """``update(current + n, values)``; safe to call from several threads."""
-        if type(n) is int and n > 0:
-            if values is None:
-                current = self._seen + n  # one run: read, add, compare, store
-                if current < self._lim:
-                    self._seen = current
-                    return
-                if current < self._cap:
-                    self._seen = current
-                    self._due(current, False, n)
-                    return
-            elif type(values) is list:
-                current = self._seen + n  # one run (see above)
-                if current < self._cap:
-                    self._seen = current
-                    fast = self._running
-                    # The usual pairs, as in update(): a copy, not a shared helper, on
-                    # purpose -- a call would cost about a fifth of this one.
-                    try:
-                        for pair in values:
-                            name, v = pair
-                            if type(v) is not float and type(v) is not int:
-                                break
-                            entry = fast[name]  # one run: read, add, store
-                            entry[0] += v if n == 1 else v * n
-                            entry[1] += n
-                        else:
-                            values = None  # all recorded
-                    except (KeyError, TypeError, ValueError, ArithmeticError):
-                        pass
-                    if values is not None:
-                        self._record_rest(values, pair, n, None, current)
-                    if current >= self._lim:
-                        self._due(current, False, n)
-                    return
-        self._add(n, values)
-
-    def _add(self, n: float | int, values: Values | None = None) -> None:
-        """add()'s general code, under the lock.  The count is read, moved and stored
-        in one run (as on the fast path), so adds that other threads make meanwhile
-        without the lock are kept."""
-        if type(n) is not int and (type(n) is not float or n - n != 0.0):
-            n = _check_current(n)
-        self._lock_acquire()
-        try:
-            if isinstance(self._loop, TrackLoop):  # the count is the loop's
-                self._update(self.current + n, values)
-                return
-            current = self._seen + n  # one run: read, add, store
-            self._seen = current
-            self._update(current, values, None, n)
-        finally:
-            self._lock_release()
-
-    def log(self, values: Values | None = None, /, **metrics: Any) -> None:
-        """Record metrics for the step in progress, without moving the bar.
-
-        ``bar.log(loss=v, acc=a)`` or ``bar.log([("loss", v)])``.
-        """
-        if values is None:
-            for v in metrics.values():  # plain numbers only
-                if type(v) is not float and type(v) is not int:
-                    break
-            else:
-                # The step in progress (``current + 1`` in a loop), read as ``current``
-                # does, then the weight, the mark and the record in one run.
-                loop = self._loop
-                if loop is None:
-                    step = self._seen
-                elif loop.plain:  # ``current`` inlined, as there
-                    step = loop.top + 1 - loop.exact.__length_hint__()
-                else:
-                    step = loop.count() + 1
-                    if step <= self._seen:
-                        step = self._seen + 1
-                weight = step - self._log_mark
-                self._log_mark = step
-                if weight <= 1:  # one log per step (or more): a record, one C call
-                    self._waiting.append(metrics)
-                    left = self._log_left - 1
-                    if left:
-                        self._log_left = left
-                        return
-                    self._log_left = _WAITING_MAX
-                    self._spill()
-                    return
-                self._lock_acquire()  # a log standing for several steps
-                try:
-                    self._store.record(metrics, weight)
-                finally:
-                    self._lock_release()
-                return
-        self._log(values, metrics)
-
-    def _log(self, values: Values | None, metrics: dict[str, Any]) -> None:
-        """log()'s general code, under the lock."""
-        self._lock_acquire()
-        try:
-            step = self.current + 1 if self._loop is not None else self._seen
-            weight = step - self._log_mark
-            self._log_mark = step
-            w = weight if weight >= 1 else 1
-            if values:
-                self._store.record(values, w)
-            if metrics:
-                self._store.record(metrics, w)
-        finally:
-            self._lock_release()
-
-    def _spill(self) -> None:
-        """Apply the waiting records if many piled up (log() does not move the count,
-        so it never reaches the slow path of the count)."""
-        if len(self._waiting) >= _WAITING_MAX:
-            self._lock_acquire()
-            try:
-                self._store.drain()
-            finally:
-                self._lock_release()
-
-    if not _LOCK_FREE:
-        # 3.10 and free-threaded builds: log() runs the same code under the lock
-        # (update() and add() find their limits at -inf there: the general code).
-        _log_fast = log
-
-        def log(self, values: Values | None = None, /, **metrics: Any) -> None:
-            self._lock_acquire()
-            try:
-                self._log_fast(values, **metrics)
-            finally:
-                self._lock_release()
-
-        log.__doc__ = _log_fast.__doc__
 
     def refresh(self) -> None:
         """Draw the bar now, with its current count and metrics, whatever the render
@@ -862,7 +449,7 @@ class Progbar(Generic[T]):
         with self._lock:
             self._log_mark = self._seen
             self._loop = loop
-            self._lim = self._cap = _NO_FAST  # the count is the loop's: no fast paths
+            self._lim = self._cap = NO_FAST  # the count is the loop's: no fast paths
         if (isinstance(loop, TrackLoop) and self._may_tick and self._verbose == 1
                 and not self._display.dead):
             self._ticking = _ticker.register(self)  # on time inside one long chunk

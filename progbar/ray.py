@@ -1,4 +1,6 @@
-"""Ray: a bar that moves as tasks finish, and a handle usable on any node (design.md §12).
+"""Ray: a bar that moves as tasks finish, and a handle usable on any node.
+
+See design.md, "Workers, async code, Ray".
 
 ``import progbar.ray`` imports Ray; ``import progbar`` never does.
 

@@ -60,7 +60,7 @@ def global_rank() -> int:
 
 
 def _quiet_options(options: dict[str, Any]) -> dict[str, Any]:
-    # PROGBAR_ALL_RANKS=1 shows every rank, as it does for the core (design.md §13).
+    # PROGBAR_ALL_RANKS=1 shows every rank, as it does for the core (design.md, "Distributed jobs").
     if global_rank() != 0 and not all_ranks():
         options = dict(options, verbose=0)
     return options

@@ -1,4 +1,4 @@
-"""progbar.keras.ProgbarLogger on Keras 3's jax and tensorflow backends (design.md §13).
+"""progbar.keras.ProgbarLogger on Keras 3's jax and tensorflow backends (design.md, "Distributed jobs").
 
 The backend is fixed when Keras is first imported, so each backend runs in a fresh
 interpreter: a real ``fit`` (with validation), ``evaluate`` and ``predict``, drawn by

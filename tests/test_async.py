@@ -1,4 +1,4 @@
-"""Async code: ``async for`` over track(), progbar.gather, progbar.as_completed (design.md §12)."""
+"""Async code: ``async for`` over track(), progbar.gather, progbar.as_completed (design.md, "Workers, async code, Ray")."""
 
 from __future__ import annotations
 

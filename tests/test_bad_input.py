@@ -1,4 +1,4 @@
-"""Bad input (design.md §5, §8): programming errors raise a clear ValueError/TypeError at the
+"""Bad input (design.md, "Metric values" and "Faults and bad input"): programming errors raise a clear ValueError/TypeError at the
 call that made them; anything else is displayed and never raises into the loop."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Faults (design.md §8): a display error never reaches the loop, and the terminal is left
+"""Faults (design.md, "Faults and bad input"): a display error never reaches the loop, and the terminal is left
 tidy.  Pipes, ptys, signals and fork() are real; nothing sleeps."""
 
 from __future__ import annotations

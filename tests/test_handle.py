@@ -1,4 +1,4 @@
-"""progbar.Handle: workers in real pools report into one bar, exactly (design.md §12).
+"""progbar.Handle: workers in real pools report into one bar, exactly (design.md, "Workers, async code, Ray").
 
 Every test reads the final counts and means from the bar's final line (line mode on
 a StringIO) and from ``bar.metrics()``.  Nothing sleeps: pools are joined, workers
@@ -106,7 +106,7 @@ def test_multiprocessing_pool_child_bar_per_task() -> None:
     lines = out.getvalue().splitlines()
     children = [line for line in lines if "5/5 100%" in line]
     assert len(children) == 6 and all("part: 2.0000" in line for line in children)
-    if "all" in lines[-1]:  # labels shown (design.md §2): each task's line is its own
+    if "all" in lines[-1]:  # labels shown (design.md, "The public API"): each task's line is its own
         for i in range(6):
             assert any(f"task {i}" in line for line in children)
     assert "6/6 100%" in lines[-1]  # the children ended before the parent's last step

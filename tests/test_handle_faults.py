@@ -1,4 +1,4 @@
-"""progbar.Handle under faults: dying workers, strangers, closed bars (design.md §12)."""
+"""progbar.Handle under faults: dying workers, strangers, closed bars (design.md, "Workers, async code, Ray")."""
 
 from __future__ import annotations
 

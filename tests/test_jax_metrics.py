@@ -1,4 +1,4 @@
-"""JAX arrays as metric values (design.md §5, §13): summed on the device, read back to the host
+"""JAX arrays as metric values (design.md, "Metric values" and "Distributed jobs"): summed on the device, read back to the host
 only when a line is rendered -- at most one conversion per metric per render, none
 between renders.  ``float(x)`` on a JAX array waits for the device; ``x + y`` does not.
 

@@ -95,7 +95,7 @@ def test_verbose_2_prints_one_line_at_the_end() -> None:
     assert out.getvalue() == ""
     clock.now = 112.4
     b.update(10, [("loss", 0.25), ("gain", -3.0)])
-    # negative averages are fixed to %.4f as under verbose=1 (design.md §3)
+    # negative averages are fixed to %.4f as under verbose=1 (design.md, "Styles")
     assert out.getvalue() == " - 12s - loss: 0.3750 - gain: -2.5000\n"
 
 

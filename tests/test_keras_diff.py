@@ -32,7 +32,7 @@ N_SCENARIOS = 400
 
 class SignFixFloat(float):
     """Keras's verbose=2 line formats a negative average in scientific notation
-    (`avg > 1e-3`, where verbose=1 has `abs(avg) > 1e-3`).  design.md §3 fixes that in
+    (`avg > 1e-3`, where verbose=1 has `abs(avg) > 1e-3`).  design.md, "Styles" fixes that in
     both keras styles.  To compare the rest byte for byte, the oracle is fed values
     of this float subclass, whose `.4e` formatting applies the same fix; all
     arithmetic stays in this type so the fix reaches the average."""

@@ -1,4 +1,4 @@
-"""Load: many threads at once, and many updates (design.md §4 locking, §9 flat memory)."""
+"""Load: many threads at once, and many updates (design.md, "Output rules" on locking, "Performance targets" on memory)."""
 
 from __future__ import annotations
 

@@ -173,7 +173,7 @@ def _expected_means(
     target: int | None,
     keras3: bool,
 ) -> dict[str, float]:
-    """design.md §1 independently: ``sum += v*w``, ``count += w``, ``w = max(current - seen, 1)``;
+    """design.md, "The parts" independently: ``sum += v*w``, ``count += w``, ``w = max(current - seen, 1)``;
     stateful metrics are shown as passed; Keras 3 replaces an averaged metric by the
     value passed on a finalizing call (current >= target)."""
     totals: dict[str, list[float]] = {}

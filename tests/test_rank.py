@@ -1,4 +1,4 @@
-"""Process rank from the launcher's environment (design.md §13): one display per job.
+"""Process rank from the launcher's environment (design.md, "Distributed jobs"): one display per job.
 
 Each case runs a plain ``track()`` loop in a fresh interpreter with the launcher's
 variables set, as ``torchrun``, ``mpirun`` or ``srun`` would set them, and checks that

@@ -1,4 +1,4 @@
-"""progbar.ray on a local two-node cluster: get() and handle() from both nodes (design.md §12).
+"""progbar.ray on a local two-node cluster: get() and handle() from both nodes (design.md, "Workers, async code, Ray").
 
 One module-scoped cluster (Ray's start-up is the slow part); every address is the
 loopback.

@@ -1,4 +1,4 @@
-"""The hot paths of issue 12: log()'s deferred dicts, the count limits of update() and
+"""The hot calls: log()'s deferred dicts, the count limits of update() and
 add(), and the ticker thread drawing live counting bars.
 
 What is deferred must read back exactly as if it had been applied at once, in call
@@ -21,7 +21,7 @@ from typing import Any
 
 from conftest import FakeClock, Screen
 
-import progbar._progbar as core
+import progbar._counting as counting
 from progbar import Progbar, _ticker, track
 
 
@@ -70,10 +70,10 @@ def test_waiting_dicts_stay_bounded_without_any_render() -> None:
     # a silent bar never renders and log() never moves the count: the dicts are
     # applied once _WAITING_MAX of them wait (memory stays flat)
     bar = _silent()
-    for _ in range(10 * core._WAITING_MAX):
+    for _ in range(10 * counting.WAITING_MAX):
         bar.log(loss=0.5)
-        assert len(bar._store.waiting) <= core._WAITING_MAX
-    assert bar.totals()["loss"] == (0.5 * 10 * core._WAITING_MAX, 10 * core._WAITING_MAX)
+        assert len(bar._store.waiting) <= counting.WAITING_MAX
+    assert bar.totals()["loss"] == (0.5 * 10 * counting.WAITING_MAX, 10 * counting.WAITING_MAX)
 
 
 def test_threads_logging_and_adding_lose_nothing() -> None:

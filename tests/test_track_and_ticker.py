@@ -1,4 +1,4 @@
-"""The fast paths of issue 4: track()'s chunked iteration, update()'s skipped clock
+"""The fast paths: track()'s chunked iteration, update()'s skipped clock
 reads and record()'s hot path lose no item, no count and no exception.
 
 No sleeps and no timing assertions: an injected clock keeps renders deterministic
