@@ -87,7 +87,8 @@ else:
 
 def _check_target(target: object) -> int | float | None:
     """A target as Keras takes it: None, an int, or a float / numpy scalar >= 0
-    (``len(x) / batch_size``; the count shows its whole part, as Keras's ``%d``)."""
+    (``len(x) / batch_size``; the count shows its whole part, as Keras's ``%d``).
+    Infinity means unknown, as tqdm takes ``total=float("inf")``."""
     if target is None:
         return None
     if isinstance(target, bool):
@@ -103,6 +104,8 @@ def _check_target(target: object) -> int | float | None:
             value = float(target)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             value = math.nan
+        if value == math.inf:
+            return None
         if not math.isfinite(value):
             raise ValueError(
                 f"target must be a finite number >= 0 or None, got {target!r}"
@@ -166,6 +169,13 @@ class Progbar(Counting, Generic[T]):
         dynamic: True/False force live redraw / line mode; None detects.
         color: True/False force colour on/off; None detects.
         clock: a zero-argument callable returning seconds (default ``time.monotonic``).
+        label: a short text shown before the count (``"epoch"``, ``"shard 3"``).
+        leave: False makes the bar transient: its line is erased when it ends.
+        total, desc: tqdm's names for ``target`` and ``label``.
+        disable: True is ``verbose=0`` (tqdm's switch).
+
+    ``len(bar)`` is the target (``TypeError`` when it is unknown); ``bool(bar)`` is
+    always True.  A target of ``float("inf")`` means unknown.
     """
 
     def __init__(
@@ -187,8 +197,11 @@ class Progbar(Counting, Generic[T]):
         leave: bool = True,
         total: float | None = None,
         desc: str | None = None,
+        disable: bool = False,
     ) -> None:
         target = _one_of("target", target, "total", total)  # type: ignore[assignment]
+        if disable:  # tqdm's switch
+            verbose = 0
         label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
         _check_options(label, style, width, verbose, interval, clock, unit_name)
         self._target = _check_target(target)
@@ -276,7 +289,21 @@ class Progbar(Counting, Generic[T]):
         target = _check_target(value)
         with self._lock:
             self._target = target
+            if target is None or target > self.current:
+                # A bar that reached its old target goes on: later updates are drawn
+                # and a new final line comes at the new target or at close().
+                self._style.reopen()
             self._set_lim(self._seen, 0)  # the next call takes the slow path
+
+    def __len__(self) -> int:
+        """The target (as ``len(tqdm(x))``); ``TypeError`` when it is unknown."""
+        target = self._target
+        if target is None:
+            raise TypeError("len() of a Progbar whose target is unknown")
+        return int(target)
+
+    def __bool__(self) -> bool:
+        return True  # a bar is a bar, whatever its length
 
     @property
     def closed(self) -> bool:

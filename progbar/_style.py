@@ -90,6 +90,10 @@ class Style:
         """The stream turned out not to encode the glyphs: ASCII from now on."""
         self.glyphs = fmt.ASCII
 
+    def reopen(self) -> None:
+        """The target was raised past the count: the bar is not finished any more.
+        (The keras styles keep no finished state: Keras draws on as it did.)"""
+
     def draw_now(self) -> None:
         """The next ``advance`` draws, whatever the interval (``Progbar.refresh``)."""
         self.last_update = -math.inf
@@ -375,6 +379,11 @@ class DefaultStyle(Style):
                 return (SUMMARY, per_step, True)
             return None
         return (LINE, per_step, finalize)
+
+    def reopen(self) -> None:
+        if self._finished:
+            self._finished = self._summarized = False
+            self.draw_now()
 
     def at_close(self, unchanged: bool) -> bool:
         # A log already holding this very state gets no duplicate line.

@@ -40,7 +40,7 @@ def _bar(style: str = "default", live: bool = False, **kw: Any) -> tuple[Progbar
         (-(10**30), ValueError, ">= 0"),
         (-0.5, ValueError, ">= 0"),
         (float("nan"), ValueError, "finite"),
-        (float("inf"), ValueError, "finite"),
+        (-float("inf"), ValueError, "finite"),
         (1 + 2j, TypeError, "complex"),
         (True, TypeError, "bool"),
         (False, TypeError, "bool"),
