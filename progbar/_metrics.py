@@ -268,6 +268,13 @@ class MetricStore:
         if self._stateful is None and self._stateless is None:
             self._stateful = frozenset()
 
+    def clear(self) -> None:
+        """Forget every metric (``Progbar.reset``); ``running`` and ``waiting`` stay
+        the same objects (the bar holds them)."""
+        self._entries.clear()
+        self.running.clear()
+        del self.waiting[:]
+
     def is_averaged(self, name: str) -> bool:
         if self._stateful is not None:
             return name not in self._stateful

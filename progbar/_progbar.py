@@ -15,7 +15,7 @@ from _weakref import ref as _weakref
 
 from . import _format as fmt
 from . import _ticker
-from ._counting import NO_FAST, WAITING_MAX, Counting
+from ._counting import NO_FAST, WAITING_MAX, Counting, check_current
 from ._display import (
     Display,
     LineDisplay,
@@ -27,7 +27,7 @@ from ._display import (
 )
 from ._metrics import MetricStore
 from ._rank import is_main_process
-from ._style import LINE, STYLES, make_style
+from ._style import LINE, STYLES, Style, make_style
 from ._track import TrackLoop
 from ._writer import (
     can_encode,
@@ -126,6 +126,37 @@ def _one_of(name: str, value: object, alias: str, alias_value: object) -> object
     return alias_value
 
 
+class _Keep:
+    """The type of :data:`KEEP`."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()  # reset(): "keep the target as it is"
+
+
+def _check_everyday(style: str, unit_scale: object, unit_divisor: object, delay: object,
+                    template: object) -> None:
+    """The options of everyday bars (scaled units, delay, templates)."""
+    if (isinstance(unit_divisor, bool) or not isinstance(unit_divisor, (int, float))
+            or not unit_divisor > 1):
+        raise ValueError(f"unit_divisor must be a number > 1 (1000 or 1024), got {unit_divisor!r}")
+    if (isinstance(delay, bool) or not isinstance(delay, (int, float))
+            or not 0 <= delay < math.inf):
+        raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
+    if unit_scale and style != "default":
+        raise ValueError("unit_scale applies to the default style; the keras styles print "
+                         "Keras's own count")
+    if template is not None:
+        if not isinstance(template, str):
+            raise TypeError(f"format must be a str or None, got {type(template).__name__}")
+        if style != "default":
+            raise ValueError("format= applies to the default style; the keras styles print "
+                             "Keras's own line")
+        fmt.check_template(template)
+
+
 def _check_options(
     label: object, style: object, width: object, verbose: object, interval: object,
     clock: object, unit_name: object,
@@ -198,12 +229,19 @@ class Progbar(Counting, Generic[T]):
         total: float | None = None,
         desc: str | None = None,
         disable: bool = False,
+        unit_scale: bool = False,
+        unit_divisor: int = 1000,
+        initial: float = 0,
+        delay: float = 0.0,
+        format: str | None = None,
     ) -> None:
         target = _one_of("target", target, "total", total)  # type: ignore[assignment]
         if disable:  # tqdm's switch
             verbose = 0
         label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
         _check_options(label, style, width, verbose, interval, clock, unit_name)
+        _check_everyday(style, unit_scale, unit_divisor, delay, format)
+        initial = check_current(initial)
         self._target = _check_target(target)
 
         self._store = MetricStore(stateful_metrics, stateless_metrics)
@@ -223,25 +261,20 @@ class Progbar(Counting, Generic[T]):
         self._lock = RLock()
 
         # The display: one per stream, shared with the other bars drawing on it.
-        style_class = STYLES[style]
         self._file = file  # as given (None: sys.stdout at each write); child bars reuse it
         self._drain: Callable[[], None] | None = None  # see set_drain_hook
-        self._display: Display
-        live = False
-        if verbose == 0 or disabled_by_env() or not is_main_process():
-            self._display = NullDisplay()
-        else:
-            live = detect_dynamic(file, dynamic)
-            if live and style_class.notebook_html and notebook_display(file):
-                self._display = display_for(NotebookDisplay, file)
-            else:
-                self._display = display_for(LiveDisplay if live else LineDisplay, file)
-        self._row = Row(style_class.keras_framing, bool(leave), _weakref(self))
-        if verbose == 1:
-            self._display.join(self._row)  # its place in the block, in starting order
+        self._leave = bool(leave)
+        self._dynamic = dynamic
+        live = self._open_display(STYLES[style])
         self._color = detect_color(file, color)
         # The style: throttle rule, time estimate, finalize rule and formatter.
-        self._style = make_style(style, self._start, live, width, fmt.clean_name(unit_name))
+        self._style = make_style(
+            style, self._start, live, width, fmt.clean_name(unit_name), initial,
+            int(unit_divisor) if unit_scale else 0, format)
+        self._initial = initial
+        self._delay = float(delay)
+        # Nothing is drawn before this time (delay=): a quick loop draws nothing at all.
+        self._quiet_until = self._start + self._delay if self._delay else None
         self._keras_finalize = self._style.keras_finalize  # read on the hot path
         stream = self._display.stream
         self._style.pick_glyphs(lambda text: can_encode(stream, text), self._color)
@@ -252,7 +285,7 @@ class Progbar(Counting, Generic[T]):
                 interval = NotebookDisplay.interval
         self._interval = float(interval)
 
-        self._seen: float | int = 0
+        self._seen: float | int = initial
         self._closed = False
         self._ended = False  # close() has drawn its last line: no bar is drawn again
         self._iterable: Iterable[T] | AsyncIterable[T] | None = None  # track()'s source
@@ -260,7 +293,7 @@ class Progbar(Counting, Generic[T]):
         # The loop running now (a TrackLoop, or async's), which owns the count while it
         # runs (see ``current``); None outside a loop.
         self._loop: Loop | None = None
-        self._log_mark: float | int = 0  # the step of the last log(): its weight's start
+        self._log_mark: float | int = initial  # the step of the last log(): its weight's start
         self._ticking = False  # registered with the ticker (see _ticker)
         self._tick_mark: float | int | None = None  # count the ticker last drew
         self._tick_moved = 0.0  # when the ticker last saw the count move
@@ -329,8 +362,39 @@ class Progbar(Counting, Generic[T]):
 
     @property
     def label(self) -> str | None:
-        """The text shown before the count (None: none)."""
+        """The text shown before the count (None: none).  Settable mid-run (tqdm's
+        ``set_description``): the next line shows the new label."""
         return self._label
+
+    @label.setter
+    def label(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"label must be a str or None, got {type(value).__name__}")
+        with self._lock:
+            self._label = fmt.clean_name(value) if value is not None else None
+
+    def reset(self, target: float | None | _Keep = KEEP) -> None:
+        """Start over, for reuse (a new epoch): the count back to ``initial``, the
+        metrics cleared, the clock restarted, and ``target`` replaced if given.  A
+        live line not yet finished is drawn over; a closed bar opens again."""
+        new_target = self._target if target is KEEP else _check_target(target)
+        with self._lock:
+            if self._loop is not None:
+                raise RuntimeError("reset() while this bar's own track() loop runs")
+            self._stop()
+            self._target = new_target
+            self._store.clear()
+            start = self._start = self._clock_t = self._clock()
+            self._style.restart(start)
+            self._quiet_until = start + self._delay if self._delay else None
+            self._seen = self._log_mark = self._initial
+            self._shown = self._tick_mark = None
+            if self._clock_every:
+                self._clock_every = 1
+            if self._closed:  # reused after close(): take a place on the stream again
+                self._closed = self._ended = False
+                self._open_display(type(self._style))
+            self._set_lim(self._seen, 0)  # the next call takes the slow path
 
     @property
     def verbose(self) -> int:
@@ -597,16 +661,40 @@ class Progbar(Counting, Generic[T]):
         draw = self._style.advance(
             current, self._target, now, finalize, self._verbose, self._interval)
         if draw is not None:
+            quiet_until = self._quiet_until
+            if quiet_until is not None:
+                if now < quiet_until:
+                    return  # delay=: not yet (and a bar ending now draws nothing)
+                self._quiet_until = None
             what, per_step, final = draw
             if what == LINE:
                 self._show(current, now, per_step, final)
             else:
                 self._summary(current, now, per_step)
 
+    def _open_display(self, style_class: type[Style]) -> bool:
+        """Take this bar's place on its stream's display; True if it is live."""
+        verbose = self._verbose
+        file = self._file
+        self._display: Display
+        live = False
+        if verbose == 0 or disabled_by_env() or not is_main_process():
+            self._display = NullDisplay()
+        else:
+            live = detect_dynamic(file, self._dynamic)
+            if live and style_class.notebook_html and notebook_display(file):
+                self._display = display_for(NotebookDisplay, file)
+            else:
+                self._display = display_for(LiveDisplay if live else LineDisplay, file)
+        self._row = Row(style_class.keras_framing, self._leave, _weakref(self))
+        if verbose == 1:
+            self._display.join(self._row)  # its place in the block, in starting order
+        return live
+
     def _labelled(self, line: str, cells: int, max_cells: int | None) -> tuple[str, int]:
         """``label`` + a space before the line (cut to a third of the width at most)."""
         label = self._label
-        if label is None:
+        if label is None or self._style.places_label:
             return line, cells
         if max_cells is not None and fmt.cell_width(label) > max(max_cells // 3, 1):
             label = fmt.truncate_cells(label, max(max_cells // 3 - 1, 0)) + "…"
@@ -622,14 +710,12 @@ class Progbar(Counting, Generic[T]):
         max_cells = columns - 1 if columns else None
         room = max_cells
         if self._label is not None and max_cells is not None:
-            room = max_cells - self._labelled("", 0, max_cells)[1]
+            room = max_cells - self._labelled("", 0, max_cells)[1]  # 0 if the style places it
         color = self._color and (display.live or self._style.keras_framing)
         metrics = self._store.snapshot()
         self._shown = (current, metrics)
         line, cells = self._style.format_line(
-            current, self._target, now, per_step, final, metrics, room, color,
-            self._label is not None,
-        )
+            current, self._target, now, per_step, final, metrics, room, color, self._label)
         line, cells = self._labelled(line, cells, max_cells)
         target = self._target
         self._row.fraction = float(current) / target if target else None

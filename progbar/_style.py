@@ -57,11 +57,16 @@ class Style:
     keras_framing = False  # lines framed as Keras frames them (``\\b``...``\\r``, ``\\n``)
     notebook_html = False  # drawn as an HTML bar in a Jupyter kernel
 
-    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
+    places_label = False  # the style puts the bar's label in its line itself
+
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
         self.start = start  # the bar's start time
+        self.initial = initial  # the count the bar started at: rates count from there
         self.live = live  # redrawn in place (else a log)
         self.width = width if width is not None else self.default_width  # bar cells
         self.unit = unit  # what a step is called, one clean line
+        self.scale = scale  # unit_scale's divisor, or 0
         self.glyphs = fmt.ASCII
         self.last_update = self.first_update_mark()  # the throttle's mark
         self.cache: dict[object, tuple[str, int]] = {}  # the fast formatters' (see _format)
@@ -94,6 +99,11 @@ class Style:
         """The target was raised past the count: the bar is not finished any more.
         (The keras styles keep no finished state: Keras draws on as it did.)"""
 
+    def restart(self, start: float) -> None:
+        """``Progbar.reset()``: the estimate and the throttle start over at ``start``."""
+        self.start = start
+        self.last_update = self.first_update_mark()
+
     def draw_now(self) -> None:
         """The next ``advance`` draws, whatever the interval (``Progbar.refresh``)."""
         self.last_update = -math.inf
@@ -123,11 +133,12 @@ class Style:
         metrics: list[tuple[str, fmt.Shown]],
         max_cells: int | None,
         color: bool,
-        labelled: bool,
+        label: str | None,
     ) -> tuple[str, int]:
         """The line and its width in cells, within ``max_cells`` (None: unfitted)
-        except for a final line, which follows the final-line rule.  ``labelled``:
-        the bar puts a label before it (so no byte-exact Keras line)."""
+        except for a final line, which follows the final-line rule.  ``label``: the
+        bar's label (it goes before the line unless ``places_label``; a labelled
+        line is not Keras's byte-exact one)."""
         raise NotImplementedError
 
     def format_summary(self, current: float, target: float | None, now: float,
@@ -152,6 +163,7 @@ class Style:
             final=final,
             unit=self.unit,
             eta=eta,
+            scale=self.scale,
         )
 
 
@@ -195,16 +207,22 @@ class KerasStyle(Style):
     keras_finalize = True
     keras_framing = True
 
-    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
-        super().__init__(start, live, width, unit)
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
+        super().__init__(start, live, width, unit, initial)
         self._after_first: float | None = None
 
     def use_ascii(self) -> None:
         self.glyphs = fmt.KERAS_ASCII
 
+    def restart(self, start: float) -> None:
+        super().restart(start)
+        self._after_first = None
+
     def per_step(self, current: float, now: float) -> float:
         # Keras 3 excludes the first step (it holds compilation, warm-up...) once a
         # second one is there; it records the time of step one when it sees it.
+        current = current - self.initial
         if not current:
             return 0.0
         if self._after_first is not None and current > 1:
@@ -231,8 +249,8 @@ class KerasStyle(Style):
 
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    color: bool, labelled: bool) -> tuple[str, int]:
-        exact = max_cells is None and not labelled  # Keras's own bytes
+                    color: bool, label: str | None) -> tuple[str, int]:
+        exact = max_cells is None and label is None  # Keras's own bytes
         if target and exact:  # the fast path: one string, no segments (see _format)
             fast = fmt.format_keras_fast(
                 current, target, now - self.start, per_step, metrics, final,
@@ -268,6 +286,7 @@ class Keras2Style(Style):
         self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
 
     def per_step(self, current: float, now: float) -> float:
+        current = current - self.initial
         return (now - self.start) / current if current else 0.0
 
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
@@ -289,8 +308,8 @@ class Keras2Style(Style):
 
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    color: bool, labelled: bool) -> tuple[str, int]:
-        exact = max_cells is None and not labelled
+                    color: bool, label: str | None) -> tuple[str, int]:
+        exact = max_cells is None and label is None
         snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_keras2(
@@ -319,8 +338,11 @@ class DefaultStyle(Style):
     default_width = 30
     notebook_html = True
 
-    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
-        super().__init__(start, live, width, unit)
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
+        super().__init__(start, live, width, unit, initial, scale)
+        self.template = template  # format=: the line's layout, or None for ours
+        self.places_label = template is not None
         self._ema: float | None = None
         self._after_first: float | None = None
         self._prev_t = start
@@ -347,6 +369,7 @@ class DefaultStyle(Style):
     def per_step(self, current: float, now: float) -> float:
         # The mean since the start at the first render, then smoothed between renders
         # (the first step, with its warm-up, leaves the estimate at the second).
+        current = current - self.initial
         if current <= 0:
             return 0.0
         if self._ema is None or current <= self._prev_c:
@@ -371,14 +394,20 @@ class DefaultStyle(Style):
         per_step = self.per_step(current, now)
         if finalize:
             self._finished = True
-            if current > 0:
-                per_step = (now - self.start) / current  # the whole run's mean
+            if current > self.initial:  # the whole run's mean
+                per_step = (now - self.start) / (current - self.initial)
         if verbose == 2:
             if finalize and not self._summarized:
                 self._summarized = True
                 return (SUMMARY, per_step, True)
             return None
         return (LINE, per_step, finalize)
+
+    def restart(self, start: float) -> None:
+        super().restart(start)
+        self._ema = self._after_first = None
+        self._prev_t, self._prev_c = start, 0
+        self._finished = self._summarized = False
 
     def reopen(self) -> None:
         if self._finished:
@@ -391,8 +420,12 @@ class DefaultStyle(Style):
 
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    color: bool, labelled: bool) -> tuple[str, int]:
-        if target:
+                    color: bool, label: str | None) -> tuple[str, int]:
+        if self.template is not None:
+            snap = self.snapshot(current, target, now, per_step, final, False, metrics)
+            return fmt.format_template(snap, self.template, self.width, self.glyphs,
+                                       max_cells, label, color)
+        if target and not self.scale:
             # The fast path: one string, no segments, no Snapshot (see _format).
             eta = None
             if not final and per_step > 0:
@@ -425,10 +458,11 @@ STYLES: dict[str, type[Style]] = {
 }
 
 
-def make_style(name: str, start: float, live: bool, width: int | None, unit: str) -> Style:
+def make_style(name: str, start: float, live: bool, width: int | None, unit: str,
+               initial: float = 0, scale: int = 0, template: str | None = None) -> Style:
     """A new style object for one bar (see :class:`Style`)."""
     try:
         cls = STYLES[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown style {name!r}; choose one of {', '.join(STYLES)}") from None
-    return cls(start, live, width, unit)
+    return cls(start, live, width, unit, initial, scale, template)
