@@ -20,7 +20,6 @@ import math
 import sys
 from operator import index
 
-from . import _ticker
 from ._track import TrackLoop
 
 TYPE_CHECKING = False
@@ -279,7 +278,9 @@ class Counting:
                     if (not self._ticking and self._may_tick and self._verbose == 1
                             and not self._display.dead):
                         self._tick_moved = now
-                        self._ticking = _ticker.register(self)  # type: ignore[arg-type]  # a Progbar
+                        from . import _ticker  # loaded with the first bar it draws
+
+                        self._ticking = _ticker.register(self)  # type: ignore[arg-type]
                         if not self._ticking:  # no thread: strides of 16, no retry
                             self._may_tick = False
                     self._clock_every = every

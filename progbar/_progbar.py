@@ -7,14 +7,16 @@ its own.
 
 from __future__ import annotations
 
-import _operator as operator  # what ``operator`` re-exports, without its Python layer
 import math
+import operator
 import time
+
+# ``threading`` and ``weakref`` cost milliseconds at ``import progbar`` (design.md,
+# "Performance targets"); their C cores are what a bar needs.
 from _thread import RLock
 from _weakref import ref as _weakref
 
 from . import _format as fmt
-from . import _ticker
 from ._counting import NO_FAST, WAITING_MAX, Counting, check_current
 from ._display import (
     Display,
@@ -543,6 +545,8 @@ class Progbar(Counting, Generic[T]):
             self._lim = self._cap = NO_FAST  # the count is the loop's: no fast paths
         if (isinstance(loop, TrackLoop) and self._may_tick and self._verbose == 1
                 and not self._display.dead):
+            from . import _ticker  # loaded with the first bar it draws
+
             self._ticking = _ticker.register(self)  # on time inside one long chunk
 
     def _at_chunk_end(self, count: float | int) -> float | None:
@@ -592,7 +596,9 @@ class Progbar(Counting, Generic[T]):
                 # Nothing moved since the ticker last drew it: leave the line alone.
                 # A counting bar idle for a while leaves the ticker (its next call
                 # takes the slow path, which registers it again).
-                if counting and now - self._tick_moved > _ticker.IDLE_EXIT:
+                from ._ticker import IDLE_EXIT  # (loaded: the ticker calls this)
+
+                if counting and now - self._tick_moved > IDLE_EXIT:
                     self._clock_every = 1
                     self._set_lim(current, 0)
                     self._stop_ticking()
@@ -626,6 +632,8 @@ class Progbar(Counting, Generic[T]):
 
     def _stop_ticking(self) -> None:
         self._ticking = False
+        from . import _ticker  # (loaded: this bar was registered)
+
         _ticker.unregister(self)
 
     # ------------------------------------------------------------------ the ticker's hooks

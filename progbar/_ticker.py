@@ -14,7 +14,7 @@ Its contract with a bar, the whole of it:
   was registered (their locks may be held by a thread the child does not have), and
   forgets them all.
 
-The thread starts with the first registration and ends after ``_IDLE_EXIT`` seconds
+The thread starts with the first registration and ends after ``IDLE_EXIT`` seconds
 with nothing to do, so that a later ``fork()`` usually finds a single-threaded
 process.  Registration holds weak references: a bar dropped without ``close()``
 still goes away.
