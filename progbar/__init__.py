@@ -10,7 +10,7 @@ A zero-dependency progress bar with Keras's running-average metrics for any loop
 
 from ._format import format_epoch
 from ._progbar import Progbar, track
-from ._rank import process_rank
+from ._rank import all_ranks, process_rank
 from ._redirect import logging_redirect
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "History",
     "Progbar",
     "__version__",
+    "all_ranks",
     "as_completed",
     "format_epoch",
     "gather",

@@ -15,6 +15,7 @@ import time
 # "Performance targets"); their C cores are what a bar needs.
 from _thread import RLock
 from _weakref import ref as _weakref
+from itertools import chain
 
 from . import _format as fmt
 from ._counting import NO_FAST, WAITING_MAX, Counting, check_current
@@ -56,24 +57,16 @@ if TYPE_CHECKING:
         Iterable,
         Iterator,
         Mapping,
-        Protocol,
         TypeVar,
     )
 
+    from ._counting import Loop
     from ._handle import Handle
     from ._writer import Stream
 
     T = TypeVar("T")
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
-    class Loop(Protocol):
-        """A running loop (``TrackLoop`` or async's): it owns the count."""
-
-        plain: bool  # count() is ``top - exact.__length_hint__()``
-        top: float | int
-        exact: Any
-
-        def count(self) -> float | int: ...
 else:
     T = None
 
@@ -532,10 +525,10 @@ class Progbar(Counting, Generic[T]):
     def _iterate(self, iterable: Iterable[T]) -> Iterator[T]:
         """The items of ``iterable`` through a :class:`TrackLoop` (see ``_track``)."""
         loop = TrackLoop(iterable, self._seen)
-        return loop.chunks(
+        return chain.from_iterable(loop.chunks(
             lambda: self._enter_loop(loop), self._at_chunk_end, self._leave_loop,
             self._clock, self._interval,
-        )
+        ))
 
     def _enter_loop(self, loop: Loop) -> None:
         """A loop starts: it owns the count until it ends (see ``current``)."""

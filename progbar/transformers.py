@@ -34,8 +34,7 @@ from typing import Any
 # transformers ships types; the ignore is for a checker run where it is not installed.
 import transformers  # type: ignore[import-not-found, unused-ignore]
 
-from progbar import Progbar, format_epoch
-from progbar._rank import all_ranks
+from progbar import Progbar, all_ranks, format_epoch
 
 __all__ = ["ProgbarCallback", "attach"]
 
