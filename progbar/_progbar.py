@@ -13,12 +13,11 @@ import time
 
 # ``threading`` and ``weakref`` cost milliseconds at ``import progbar`` (design.md,
 # "Performance targets"); their C cores are what a bar needs.
-from _thread import RLock
 from _weakref import ref as _weakref
 from itertools import chain
 
 from . import _format as fmt
-from ._counting import NO_FAST, WAITING_MAX, Counting, check_current
+from ._counting import NO_FAST, Counting, check_current
 from ._display import (
     Display,
     LineDisplay,
@@ -239,21 +238,11 @@ class Progbar(Counting, Generic[T]):
         initial = check_current(initial)
         self._target = _check_target(target)
 
-        self._store = MetricStore(stateful_metrics, stateless_metrics)
-        self._record = self._store.record
-        # What the hot paths add to and append to without the lock (see MetricStore).
-        self._running = self._store.running
-        self._waiting = self._store.waiting
-        # The fast paths run while the count is below ``_lim`` (see _set_lim); the
-        # first call takes the slow path, which draws the first frame and sets it.
-        self._lim: float = NO_FAST
-        self._cap: float = NO_FAST  # the target (reaching it finalizes), inf or -inf
-        self._log_left = WAITING_MAX  # log() calls until it checks the records waiting
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._start = self._clock()
         self._verbose = verbose
         self._label = fmt.clean_name(label) if label is not None else None
-        self._lock = RLock()
+        self._start_counting(MetricStore(stateful_metrics, stateless_metrics), initial)
 
         # The display: one per stream, shared with the other bars drawing on it.
         self._file = file  # as given (None: sys.stdout at each write); child bars reuse it
@@ -280,20 +269,10 @@ class Progbar(Counting, Generic[T]):
                 interval = NotebookDisplay.interval
         self._interval = float(interval)
 
-        self._seen: float | int = initial
         self._closed = False
         self._ended = False  # close() has drawn its last line: no bar is drawn again
         self._iterable: Iterable[T] | AsyncIterable[T] | None = None  # track()'s source
         self._iterated = False
-        # The loop running now (a TrackLoop, or async's), which owns the count while it
-        # runs (see ``current``); None outside a loop.
-        self._loop: Loop | None = None
-        self._log_mark: float | int = initial  # the step of the last log(): its weight's start
-        self._ticking = False  # registered with the ticker (see _ticker)
-        self._tick_mark: float | int | None = None  # count the ticker last drew
-        self._tick_moved = 0.0  # when the ticker last saw the count move
-        self._lock_acquire = self._lock.acquire
-        self._lock_release = self._lock.release
         # update() reads the clock once per this many calls where the style allows
         # it (0: every call -- the keras styles, and any injected clock, whose reads
         # a test or a caller may count on).
@@ -302,7 +281,6 @@ class Progbar(Counting, Generic[T]):
         # A ticker thread renders from real time; with an injected clock the caller
         # owns time, so renders happen only on the caller's thread (deterministic).
         self._may_tick = clock is None
-        self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
 
     # ------------------------------------------------------------------ properties
 
@@ -563,94 +541,6 @@ class Progbar(Counting, Generic[T]):
         if exhausted:
             self.update(self._seen, finalize=True)
         self.close()
-
-    def _tick(self, now: float | None = None, from_ticker: bool = False) -> None:
-        """Show the true count now if a render is due (chunk boundaries, ticker)."""
-        if not from_ticker:
-            self._lock_acquire()
-        elif not self._lock_acquire(False):
-            # The bar's own thread is in its slow path (drawing, most likely): it does
-            # what a tick would.  Waiting here would cost that thread a wake-up of
-            # this one at every release of the lock -- the convoy that made a loop
-            # drawing at every call (interval=0) half again slower.
-            return
-        try:
-            if self._closed:
-                return
-            # A bar moved by update()/add() (see _due), or a track() loop's count
-            counting = not isinstance(self._loop, TrackLoop)
-            if counting and not self._ticking:
-                return
-            current = self.current
-            if self._seen > current:  # at a chunk boundary: no body runs, none to take off
-                current = self._seen
-            now = self._clock() if now is None else now
-            if from_ticker and current == self._tick_mark:
-                # Nothing moved since the ticker last drew it: leave the line alone.
-                # A counting bar idle for a while leaves the ticker (its next call
-                # takes the slow path, which registers it again).
-                from ._ticker import IDLE_EXIT  # (loaded: the ticker calls this)
-
-                if counting and now - self._tick_moved > IDLE_EXIT:
-                    self._clock_every = 1
-                    self._set_lim(current, 0)
-                    self._stop_ticking()
-                return
-            self._tick_moved = now
-            if not counting:
-                self._seen = current  # (a counting bar's count is moved without the lock)
-            shown = self._shown
-            if from_ticker and shown is not None and shown[0] == current:
-                # The bar's own thread has drawn this very count: in a log a second
-                # line would only repeat it.
-                self._tick_mark = current
-                return
-            target = self._target
-            if target is not None and current >= target and not self._display.live:
-                return  # a log gets the final line in a moment, not this one before it
-            if self._verbose:
-                shown = self._shown
-                try:
-                    self._advance(current, now, False)
-                except Exception:
-                    self._display.dead = True
-                if from_ticker and self._shown is not shown:
-                    self._tick_mark = current  # drawn: the next tick waits for a move
-        finally:
-            self._lock_release()
-
-    def _stop(self) -> None:
-        if self._ticking:
-            self._stop_ticking()
-
-    def _stop_ticking(self) -> None:
-        self._ticking = False
-        from . import _ticker  # (loaded: this bar was registered)
-
-        _ticker.unregister(self)
-
-    # ------------------------------------------------------------------ the ticker's hooks
-
-    @property
-    def interval(self) -> float:
-        """Least seconds between two renders."""
-        return self._interval
-
-    def tick(self) -> None:
-        """Show the true count now if it moved and a render is due.  The ticker
-        thread calls it (see ``_ticker``); it never waits for the bar's lock."""
-        if not self._closed and self._ticking:
-            self._tick(from_ticker=True)
-
-    def after_fork(self) -> None:
-        """In a child after ``fork()``: locks the parent's threads may have held are
-        replaced (the ticker may have been drawing this bar, holding its display's
-        lock too), and the bar is off the ticker."""
-        self._lock = RLock()
-        self._lock_acquire = self._lock.acquire
-        self._lock_release = self._lock.release
-        self._ticking = False
-        self._display.after_fork()
 
     def use_ascii(self) -> None:
         """Draw with ASCII glyphs from now on (the display found that its stream
