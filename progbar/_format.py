@@ -844,6 +844,10 @@ def _duration(seconds: float, cache: dict[object, tuple[str, int]]) -> str:
         if hit is None:
             if len(cache) >= _CACHE_MAX:
                 cache.clear()
+            # Elapsed time only grows and an ETA only shrinks, a second at a time:
+            # the readings two seconds away will not come back (memory stays flat).
+            cache.pop(key - 2, None)
+            cache.pop(key + 2, None)
             hit = cache[key] = (format_duration(seconds), 0)
         return hit[0]
     return format_duration(seconds)
