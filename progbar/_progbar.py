@@ -371,6 +371,7 @@ class Progbar(Generic[T]):
 
     @property
     def verbose(self) -> int:
+        """0 silent, 1 a live bar, 2 one line when the bar finishes (Keras's meaning)."""
         return self._verbose
 
     def metrics(self) -> dict[str, float | str]:
@@ -758,6 +759,10 @@ class Progbar(Generic[T]):
         _log_fast = log
 
         def log(self, values: Values | None = None, /, **metrics: Any) -> None:
+            """Record metrics for the step in progress, without moving the bar.
+
+            ``bar.log(loss=v, acc=a)`` or ``bar.log([("loss", v)])``.
+            """
             self._lock_acquire()
             try:
                 self._log_fast(values, **metrics)
