@@ -4,7 +4,9 @@
   adapter's ``__all__``, and the public methods and properties of the classes among
   them (framework hooks such as ``on_train_begin`` are documented by the framework);
 - every environment variable the package reads is named in docs/environment.md;
-- the generated pages (performance, reliability) carry their generator's markers.
+- the generated pages (performance, reliability) carry their generator's markers;
+- the README stays a front page (at most 250 lines and 16 KiB) whose relative links
+  and pictures exist.
 
 Each finding is a warning on mkdocs's logger, which ``--strict`` turns into a failure.
 Read statically (griffe), so no framework needs to be installed to build the docs.
@@ -77,6 +79,20 @@ def undocumented_environment(docs_dir: Path) -> list[str]:
     return sorted(name for name in read if f"`{name}" not in page)
 
 
+README_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def readme_problems() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    problems = []
+    if text.count("\n") > 250 or len(text.encode("utf-8")) > 16 * 1024:
+        problems.append("README.md is over 250 lines or 16 KiB: move the detail to a docs page")
+    for target in README_LINK.findall(text):
+        if "://" not in target and not (REPO / target).exists():
+            problems.append(f"README.md links to {target}, which does not exist")
+    return problems
+
+
 def on_pre_build(config: Any) -> None:
     docs_dir = Path(config["docs_dir"])
     for path in missing_docstrings():
@@ -84,6 +100,8 @@ def on_pre_build(config: Any) -> None:
     for name in undocumented_environment(docs_dir):
         log.warning("environment variable %s is read by progbar/ but not in environment.md",
                     name)
+    for problem in readme_problems():
+        log.warning("%s", problem)
     for page, marker in GENERATED.items():
         if marker not in (docs_dir / page).read_text(encoding="utf-8"):
             log.warning("%s was not written by its generator (marker %r missing)", page, marker)
