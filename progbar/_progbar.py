@@ -371,6 +371,7 @@ class Progbar(Counting, Generic[T]):
 
     @property
     def verbose(self) -> int:
+        """0 silent, 1 a live bar, 2 one line when the bar finishes (Keras's meaning)."""
         return self._verbose
 
     def metrics(self) -> dict[str, float | str]:

@@ -70,16 +70,20 @@ class ProgbarCallback(ProgressBar):
 
     @property
     def is_enabled(self) -> bool:
+        """Whether the bar draws (Lightning's ``ProgressBar`` interface)."""
         return self._enabled
 
     @property
     def is_disabled(self) -> bool:
+        """Whether the bar is silenced (Lightning's ``ProgressBar`` interface)."""
         return not self._enabled
 
     def disable(self) -> None:
+        """Silence the bar; Lightning calls it on every process but global rank 0."""
         self._enabled = False
 
     def enable(self) -> None:
+        """Let the bar draw again (Lightning's ``ProgressBar`` interface)."""
         self._enabled = True
 
     def print(self, *args: Any, sep: str = " ", **kwargs: Any) -> None:

@@ -63,6 +63,8 @@ class ProgbarLogger(tf_keras.callbacks.ProgbarLogger):  # type: ignore[misc]
     # ------------------------------------------------------------------ Keras hooks
 
     def set_params(self, params: dict[str, Any]) -> None:
+        """Called by Keras with ``fit``'s parameters: takes ``verbose`` from them unless
+        ``verbose`` was passed to this logger."""
         verbose = params.get("verbose", 1)
         if verbose == "auto":
             verbose = 1
