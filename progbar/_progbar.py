@@ -173,7 +173,8 @@ class Progbar(Generic[T]):
         stateful_metrics: names shown as passed; all others are averaged.
         stateless_metrics: names that are averaged; all others are shown as passed.
         unit_name: what a step is called (``"step"``, ``"sample"``...).
-        style: ``"default"``, ``"keras"`` (Keras 3's bytes) or ``"keras2"``.
+        style: ``"default"``, ``"keras"`` (Keras 3's bytes), ``"keras2"`` (the classic
+            Keras 2 bar) or ``"tf_keras"`` (tf_keras 2.21's bytes).
         file: a text stream; None means ``sys.stdout`` looked up at each write.
         dynamic: True/False force live redraw / line mode; None detects.
         color: True/False force colour on/off; None detects.
@@ -361,7 +362,7 @@ class Progbar(Generic[T]):
 
     @property
     def style(self) -> str:
-        """The style's name: ``"default"``, ``"keras"`` or ``"keras2"``."""
+        """The style's name: ``"default"``, ``"keras"``, ``"keras2"`` or ``"tf_keras"``."""
         return self._style.name
 
     @property

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from ._progbar import Progbar
 
-__all__ = ["STYLES", "DefaultStyle", "Keras2Style", "KerasStyle", "Style", "make_style"]
+__all__ = ["STYLES", "DefaultStyle", "Keras2Style", "KerasStyle", "Style", "TfKerasStyle",
+           "make_style"]
 
 
 def _eta_up(per_step: float, remaining: float) -> float:
@@ -272,6 +273,79 @@ class Keras2Style(Style):
         return fmt.format_keras2_summary(self.snapshot(bar, current, now, per_step, True, True))
 
 
+# --------------------------------------------------------------------------- tf_keras
+
+
+class TfKerasStyle(Style):
+    """tf_keras 2.21's ``tf_keras.utils.Progbar`` (Keras 2 as TensorFlow ships it),
+    byte for byte: Keras 2's ``[=====>....]`` line, throttled whatever the target;
+    Keras 3's time estimate (the first step left out), made at drawn lines only; a
+    verbose=2 line per finalizing update, ending ``- 25ms/epoch - 3ms/step``.
+    Averaged metrics stay averaged at finalize."""
+
+    name = "tf_keras"
+    default_width = 30
+    keras_framing = True
+
+    def __init__(self, start: float) -> None:
+        super().__init__(start)
+        self._after_first: float | None = None
+        self._epoch_start = start  # tf_keras's epoch clock, for the verbose=2 times
+        self._epoch_end: float | None = None
+        self._epoch_time: float | None = None
+
+    def glyphs(self, can_encode: Callable[[str], bool], color: bool) -> fmt.Glyphs:
+        return fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
+
+    def per_step(self, current: float, now: float) -> float:
+        # As Keras 3 (KerasStyle.per_step); tf_keras asks only when it draws a line,
+        # so a step one that was not drawn is not left out.
+        if not current:
+            return 0.0
+        if self._after_first is not None and current > 1:
+            per = (now - self._after_first) / (current - 1)
+        else:
+            per = (now - self.start) / current
+        if current == 1:
+            self._after_first = now
+        return per
+
+    def advance(self, bar: Progbar[Any], current: float, now: float, finalize: bool) -> None:
+        target = bar._target
+        if current == target:
+            self._epoch_end = now  # the epoch's time ends where the count hit the target
+        if bar._verbose == 1:
+            if now - bar._last_update < bar._interval and not finalize:
+                return
+            bar._show(current, now, self.per_step(current, now), finalize)
+        elif finalize:
+            self._epoch_time = None
+            # tf_keras tests the time's truth (a clock reading 0.0 counts as none)
+            if self._epoch_end and target:
+                self._epoch_time = self._epoch_end - self._epoch_start
+                self._epoch_start = now
+                self._epoch_end = None
+            bar._summary(current, now, 0.0)
+        bar._last_update = now
+
+    def format_line(self, bar: Progbar[Any], current: float, now: float, per_step: float,
+                    final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
+                    live: bool, color: bool) -> tuple[str, int]:
+        exact = max_cells is None and bar._label is None
+        snap = self.snapshot(bar, current, now, per_step, final, exact, metrics)
+        return _fit(
+            lambda limit, with_bar: fmt.format_tf_keras(
+                snap, bar._width, limit, with_bar=with_bar, eta_up=not exact
+            ),
+            color, max_cells, final, record=not exact,
+        )
+
+    def format_summary(self, bar: Progbar[Any], current: float, now: float, per_step: float
+                       ) -> str:
+        snap = self.snapshot(bar, current, now, per_step, True, True)
+        return fmt.format_tf_keras_summary(snap, self._epoch_time)
+
+
 # --------------------------------------------------------------------------- default
 
 
@@ -388,6 +462,7 @@ STYLES: dict[str, type[Style]] = {
     "default": DefaultStyle,
     "keras": KerasStyle,
     "keras2": Keras2Style,
+    "tf_keras": TfKerasStyle,
 }
 
 

@@ -417,7 +417,7 @@ def test_a_huge_int_after_floats_never_raises() -> None:
     assert huge.metrics() == {"h": "2.5000e+400"}
 
 
-@pytest.mark.parametrize("style", ["default", "keras", "keras2"])
+@pytest.mark.parametrize("style", ["default", "keras", "keras2", "tf_keras"])
 def test_refresh_draws_the_true_count_whatever_the_interval(style: str) -> None:
     bar, out, clock = make(10, dynamic=True, interval=60, style=style)
     for i in range(1, 9):
