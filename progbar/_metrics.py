@@ -260,6 +260,20 @@ class MetricStore:
         if self._stateful is None and self._stateless is None:
             self._stateful = frozenset()
 
+    def add_stateful(self, names: Iterable[str]) -> None:
+        """Take ``names`` as stateful from now on (shown as passed): the next value of
+        each replaces what it had averaged so far."""
+        if self._pend:
+            self.drain()
+        names = frozenset(names)
+        if self._stateful is not None:
+            self._stateful = self._stateful | names
+        else:
+            assert self._stateless is not None
+            self._stateless = self._stateless - names
+        for name in names:
+            self._fast.pop(name, None)  # the hot paths average what is in _fast
+
     def is_averaged(self, name: str) -> bool:
         if self._stateful is not None:
             return name not in self._stateful

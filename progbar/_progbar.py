@@ -394,6 +394,14 @@ class Progbar(Generic[T]):
         with self._lock:
             self._store.set_totals(totals)
 
+    def add_stateful_metrics(self, names: Iterable[str]) -> None:
+        """Show the metrics ``names`` as passed from now on, as if they had been in
+        ``stateful_metrics`` (Keras 2's ``_update_stateful_metrics``): for an adapter
+        that learns which of its values are running means already only after the
+        bar has started (Keras 2 knows a model's metrics after its first step)."""
+        with self._lock:
+            self._store.add_stateful(names)
+
     # ------------------------------------------------------------------ state changes
 
     # The hot paths: update(), add(), log() and ``current``.
