@@ -194,3 +194,16 @@ def test_real_custom_train_step_equals_tf_keras_own_logger_byte_for_byte(
     assert f" - extra: {8.7 if verbose == 1 else 10.5:.4f} - " in final, final
     assert f" - loss: {history.history['loss'][1]:.4f} - " in final
     assert " - val_mae: " in final and " - late: 0.5000" in final  # listed before: in
+
+
+def test_real_callback_listed_after_the_logger_misses_the_epoch_line() -> None:
+    # Why the logger goes last (as Keras puts its own): callbacks run in list order.
+    x, y = _data()
+    first, last = io.StringIO(), io.StringIO()
+    _model().fit(x, y, batch_size=16, epochs=1, verbose=2, callbacks=[
+        ProgbarLogger(file=first, dynamic=False), _AddsAtEpochEnd(),
+    ])
+    _model().fit(x, y, batch_size=16, epochs=1, verbose=2, callbacks=[
+        _AddsAtEpochEnd(), ProgbarLogger(file=last, dynamic=False),
+    ])
+    assert "late" not in first.getvalue() and " - late: 0.2500" in last.getvalue()
