@@ -611,9 +611,11 @@ def format_keras2(
     max_cells: int | None = None,
     with_bar: bool = True,
     eta_up: bool = False,
+    per_unit: Callable[[float, str], str] | None = None,
 ) -> list[Segment]:
     """Keras 2's verbose=1 line: `` 120/500 [=====>....] - ETA: 41s - loss: 0.4132``
-    (``with_bar`` and ``eta_up`` as in :func:`format_keras`)."""
+    (``with_bar`` and ``eta_up`` as in :func:`format_keras`; ``per_unit`` formats
+    the time per step of a final or unknown-length line, Keras 2's by default)."""
     target = snap.target
     metrics = _metric_segments(snap.metrics)
     if target is not None and target > 0:
@@ -631,10 +633,10 @@ def format_keras2(
             eta = snap.eta
         info = " - ETA: " + format_eta_keras(eta)
     else:
-        info = " - %.0fs" % snap.elapsed + _keras2_per_step(snap.per_step, snap.unit)
+        per_unit = _keras2_per_step if per_unit is None else per_unit
+        info = " - %.0fs" % snap.elapsed + per_unit(snap.per_step, snap.unit)
     # keras 2's bar has no separating space before it, and its brackets are ASCII
     return fit_line(head, bar, bar_width, [(info, "")], metrics, max_cells, ASCII)
-
 
 
 
@@ -650,6 +652,38 @@ def format_keras2_summary(snap: Snapshot) -> str:
     """Keras 2's verbose=2 line: `` - 12s - loss: 0.4132`` (sign fix applied)."""
     info = " - %.0fs" % snap.elapsed
     return info + "".join(text for text, _ in _metric_segments(snap.metrics))
+
+
+# --------------------------------------------------------------------------- tf_keras
+
+
+def format_tf_keras(
+    snap: Snapshot,
+    width: int,
+    max_cells: int | None = None,
+    with_bar: bool = True,
+    eta_up: bool = False,
+) -> list[Segment]:
+    """tf_keras 2.21's verbose=1 line: Keras 2's (`` 120/500 [=====>....] - ETA: 41s``),
+    whose final or unknown-length line gives the time per step as Keras 3 does
+    (``0s/step`` when it is zero, where Keras 2 says ``0us/step``)."""
+    return format_keras2(snap, width, max_cells, with_bar, eta_up,
+                         per_unit=format_time_per_unit)
+
+
+def format_tf_keras_summary(snap: Snapshot, epoch_time: float | None) -> str:
+    """tf_keras 2.21's verbose=2 line: ``8/8 - 2s - loss: 0.4132 - 25ms/epoch -
+    3ms/step`` (the sign fix applied).  ``epoch_time``: seconds from the bar's start
+    (or its previous summary) to the update that reached the target exactly; None
+    (tf_keras had no such update) leaves both times out, as tf_keras does."""
+    target = snap.target
+    count = format_count(snap.current, target) if target else "%d/Unknown" % snap.current
+    line = count + " - %.0fs" % snap.elapsed
+    line += "".join(text for text, _ in _metric_segments(snap.metrics))
+    if epoch_time is not None and target:
+        line += " -" + format_time_per_unit(epoch_time, "epoch")
+        line += " -" + format_time_per_unit(epoch_time / target, snap.unit)
+    return line
 
 
 # --------------------------------------------------------------------------- default

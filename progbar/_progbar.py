@@ -189,7 +189,8 @@ class Progbar(Counting, Generic[T]):
         stateful_metrics: names shown as passed; all others are averaged.
         stateless_metrics: names that are averaged; all others are shown as passed.
         unit_name: what a step is called (``"step"``, ``"sample"``...).
-        style: ``"default"``, ``"keras"`` (Keras 3's bytes) or ``"keras2"``.
+        style: ``"default"``, ``"keras"`` (Keras 3's bytes), ``"keras2"`` (the classic
+            Keras 2 bar) or ``"tf_keras"`` (tf_keras 2.21's bytes).
         file: a text stream; None means ``sys.stdout`` looked up at each write.
         dynamic: True/False force live redraw / line mode; None detects.
         color: True/False force colour on/off; None detects.
@@ -330,7 +331,7 @@ class Progbar(Counting, Generic[T]):
 
     @property
     def style(self) -> str:
-        """The style's name: ``"default"``, ``"keras"`` or ``"keras2"``."""
+        """The style's name: ``"default"``, ``"keras"``, ``"keras2"`` or ``"tf_keras"``."""
         return self._style.name
 
     @property
@@ -393,6 +394,14 @@ class Progbar(Counting, Generic[T]):
         """Replace the ``(total, count)`` of the named metrics (see :meth:`totals`)."""
         with self._lock:
             self._store.set_totals(totals)
+
+    def add_stateful_metrics(self, names: Iterable[str]) -> None:
+        """Show the metrics ``names`` as passed from now on, as if they had been in
+        ``stateful_metrics`` (Keras 2's ``_update_stateful_metrics``): for an adapter
+        that learns which of its values are running means already only after the
+        bar has started (Keras 2 knows a model's metrics after its first step)."""
+        with self._lock:
+            self._store.add_stateful(names)
 
     def refresh(self) -> None:
         """Draw the bar now, with its current count and metrics, whatever the render

@@ -30,7 +30,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
 
-__all__ = ["STYLES", "DefaultStyle", "Draw", "Keras2Style", "KerasStyle", "Style", "make_style"]
+__all__ = ["STYLES", "DefaultStyle", "Draw", "Keras2Style", "KerasStyle", "Style", "TfKerasStyle",
+           "make_style"]
 
 LINE = "line"  # the bar's line (verbose=1)
 SUMMARY = "summary"  # the one line of a verbose=2 bar
@@ -324,6 +325,88 @@ class Keras2Style(Style):
             self.snapshot(current, target, now, per_step, True, True, metrics))
 
 
+# --------------------------------------------------------------------------- tf_keras
+
+
+class TfKerasStyle(Style):
+    """tf_keras 2.21's ``tf_keras.utils.Progbar`` (Keras 2 as TensorFlow ships it),
+    byte for byte: Keras 2's ``[=====>....]`` line, throttled whatever the target;
+    Keras 3's time estimate (the first step left out), made at drawn lines only; a
+    verbose=2 line per finalizing update, ending ``- 25ms/epoch - 3ms/step``.
+    Averaged metrics stay averaged at finalize."""
+
+    name = "tf_keras"
+    default_width = 30
+    keras_framing = True
+
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
+        super().__init__(start, live, width, unit, initial)
+        self._after_first: float | None = None
+        self._epoch_start = start  # tf_keras's epoch clock, for the verbose=2 times
+        self._epoch_end: float | None = None
+        self._epoch_time: float | None = None
+
+    def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
+        self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
+
+    def restart(self, start: float) -> None:
+        super().restart(start)
+        self._after_first = None
+        self._epoch_start, self._epoch_end, self._epoch_time = start, None, None
+
+    def per_step(self, current: float, now: float) -> float:
+        # As Keras 3 (KerasStyle.per_step); tf_keras asks only when it draws a line,
+        # so a step one that was not drawn is not left out.
+        current = current - self.initial
+        if not current:
+            return 0.0
+        if self._after_first is not None and current > 1:
+            per = (now - self._after_first) / (current - 1)
+        else:
+            per = (now - self.start) / current
+        if current == 1:
+            self._after_first = now
+        return per
+
+    def advance(self, current: float, target: float | None, now: float, finalize: bool,
+                verbose: int, interval: float) -> Draw | None:
+        draw: Draw | None = None
+        if current == target:
+            self._epoch_end = now  # the epoch's time ends where the count hit the target
+        if verbose == 1:
+            if now - self.last_update < interval and not finalize:
+                return None
+            draw = (LINE, self.per_step(current, now), finalize)
+        elif finalize:
+            self._epoch_time = None
+            # tf_keras tests the time's truth (a clock reading 0.0 counts as none)
+            if self._epoch_end and target:
+                self._epoch_time = self._epoch_end - self._epoch_start
+                self._epoch_start = now
+                self._epoch_end = None
+            draw = (SUMMARY, 0.0, True)
+        self.last_update = now
+        return draw
+
+    def format_line(self, current: float, target: float | None, now: float, per_step: float,
+                    final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
+                    color: bool, label: str | None) -> tuple[str, int]:
+        exact = max_cells is None and label is None
+        snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
+        return _fit(
+            lambda limit, with_bar: fmt.format_tf_keras(
+                snap, self.width, limit, with_bar=with_bar, eta_up=not exact
+            ),
+            color, max_cells, final, record=not exact,
+        )
+
+    def format_summary(self, current: float, target: float | None, now: float,
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+        snap = self.snapshot(current, target, now, per_step, True, True, metrics)
+        return fmt.format_tf_keras_summary(snap, self._epoch_time)
+
+
 # --------------------------------------------------------------------------- default
 
 
@@ -455,6 +538,7 @@ STYLES: dict[str, type[Style]] = {
     "default": DefaultStyle,
     "keras": KerasStyle,
     "keras2": Keras2Style,
+    "tf_keras": TfKerasStyle,
 }
 
 

@@ -43,6 +43,7 @@ FRAMEWORK_MODULES = [
     "test_keras_diff.py",
     "test_notebook.py",
     "test_ray.py",
+    "test_tf_keras_diff.py",
 ]
 CORE_ONLY = os.environ.get("PROGBAR_CORE_ONLY") == "1"
 collect_ignore = FRAMEWORK_MODULES if CORE_ONLY else []
