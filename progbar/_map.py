@@ -11,6 +11,7 @@ used.  Loaded on first use of ``progbar.map``, so ``import progbar`` imports no
 from __future__ import annotations
 
 import signal
+import threading
 from concurrent.futures import (
     FIRST_EXCEPTION,
     Executor,
@@ -29,11 +30,19 @@ R = TypeVar("R")
 
 
 def _run_in_thread(fn: Callable[..., R], chunk: list[tuple[Any, ...]],
-                   add: Callable[[int], None]) -> list[R]:
+                   add: Callable[[int], None], stop: threading.Event) -> list[R]:
+    # A worker thread takes the next chunk as soon as it is free, often before the
+    # waiting thread has woken to cancel it: ``stop`` is set at the first error.
+    if stop.is_set():
+        return []
     out = []
-    for args in chunk:
-        out.append(fn(*args))
-        add(1)
+    try:
+        for args in chunk:
+            out.append(fn(*args))
+            add(1)
+    except BaseException:
+        stop.set()
+        raise
     return out
 
 
@@ -83,6 +92,7 @@ def map(
     options.setdefault("unit_name", "item")
     bar: Progbar[Any] = Progbar(len(items), **options)
     executor: Executor | None = None
+    stop = threading.Event()
     futures: list[Future[list[R]]] = []
     try:
         if processes:
@@ -92,9 +102,10 @@ def map(
         else:
             executor = ThreadPoolExecutor(workers)
             add = bar.add
-            futures = [executor.submit(_run_in_thread, fn, chunk, add) for chunk in chunks]
+            futures = [executor.submit(_run_in_thread, fn, chunk, add, stop) for chunk in chunks]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
     except BaseException:  # Ctrl-C while submitting or waiting
+        stop.set()
         for future in futures:
             future.cancel()
         if executor is not None:
