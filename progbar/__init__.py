@@ -34,10 +34,11 @@ __version__ = "0.1.0"
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._async import as_completed, gather
+    from ._files import open as open  # noqa: A004 -- progbar.open, not in __all__
+    from ._files import wrap_file
     from ._handle import Handle
-    from ._files import open, wrap_file
     from ._history import History
-    from ._map import map
+    from ._map import map as map  # noqa: A004 -- progbar.map, not in __all__
 
 # Names that load on first use, so that ``import progbar`` stays cheap: the
 # end-of-training table, the worker handle (multiprocessing, sockets), asyncio, and

@@ -227,7 +227,7 @@ def open(
         return wrapped  # type: ignore[return-value]
     try:
         return io.TextIOWrapper(
-            wrapped,  # type: ignore[arg-type]
+            wrapped,
             encoding=encoding,
             errors=errors,
             newline=newline,

@@ -23,7 +23,7 @@ from ._progbar import Progbar
 __all__ = ["ProgbarCallback", "progress"]
 
 
-class ProgbarCallback(Callback):  # type: ignore[misc]
+class ProgbarCallback(Callback):
     """A bar per computation on dask's local schedulers, counting finished tasks.
 
     ``options`` are :class:`progbar.Progbar`'s (``unit_name="task"`` by default)::
@@ -33,7 +33,7 @@ class ProgbarCallback(Callback):  # type: ignore[misc]
     """
 
     def __init__(self, **options: Any) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.options = {"unit_name": "task", **options}
         self.bar: Progbar[Any] | None = None
 
@@ -64,10 +64,11 @@ def progress(*futures: Any, **options: Any) -> None:
     """
     from distributed import as_completed, futures_of
 
-    todo = futures_of(list(futures))
+    todo = futures_of(list(futures))  # type: ignore[no-untyped-call]
     options.setdefault("unit_name", "task")
+    bar: Progbar[Any]
     with Progbar(len(todo), **options) as bar:
         if not todo:
             return
-        for _ in as_completed(todo):
+        for _ in as_completed(todo):  # type: ignore[no-untyped-call]
             bar.add(1)

@@ -19,8 +19,9 @@
 The result is what the plain method returns: the function is wrapped in one that
 counts its calls and calls it.  pandas may call it more often than there are steps
 (a group tried twice to pick a fast path): the count stops at the target.  A
-function pandas does not call per step (``"sum"``, a list, a dict or Series given to
-``map``) runs as the plain method does, and the bar jumps to its end.  Groupby
+function pandas does not call per step (``"sum"``, a list, a NumPy ufunc, which pandas
+applies to the whole column at once, a dict or Series given to ``map``) runs as the
+plain method does, and the bar jumps to its end.  Groupby
 objects have no ``map`` in pandas, so they get no ``progress_map``.
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 from pandas.api.typing import DataFrameGroupBy, Expanding, Rolling, SeriesGroupBy
 
@@ -51,7 +53,7 @@ def _progress(method: str, steps: Callable[[Any, tuple[Any, ...], dict[str, Any]
         target, unit = steps(obj, args, kwargs)
         bar: Progbar[Any] = Progbar(target, **{"unit_name": unit, **options})
         with bar:
-            if callable(func):
+            if callable(func) and not isinstance(func, np.ufunc):
                 add = bar.add
 
                 def counted(*a: Any, **k: Any) -> Any:
