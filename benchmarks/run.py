@@ -683,6 +683,120 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
     return rows
 
 
+def case_files(mib: int, rounds: int, tty: Pty) -> list[list[str]]:
+    """11. Reading a file in 64 KiB reads: a plain ``read()`` loop, ``progbar.open`` and
+    ``tqdm.wrapattr`` (design.md §9: <= 1.05x plain).  The file is read from the page
+    cache, so the bar's share is as large as it can be; ns per read."""
+    import tempfile
+
+    chunk = 64 * 1024
+    fd, path = tempfile.mkstemp(prefix="progbar-bench-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(os.urandom(1024 * 1024) * mib)
+    reads = mib * 16
+
+    def plain() -> int:
+        with open(path, "rb") as f:
+            read = f.read
+            while read(chunk):
+                pass
+        return reads
+
+    def ours(**kw: Any) -> Callable[[], int]:
+        def run() -> int:
+            with progbar.open(path, **kw) as f:
+                read = f.read
+                while read(chunk):
+                    pass
+            return reads
+
+        return run
+
+    variants: dict[str, Callable[[], int]] = {
+        "plain read() loop": plain,
+        "progbar.open": ours(file=tty.file, dynamic=True),
+        "progbar.open · silent": ours(verbose=0),
+    }
+    if tqdm_mod is not None:
+
+        def tq() -> int:
+            with open(path, "rb") as raw, tqdm_mod.tqdm.wrapattr(
+                raw, "read", total=os.path.getsize(path), file=tty.file
+            ) as f:
+                read = f.read
+                while read(chunk):
+                    pass
+            return reads
+
+        variants["tqdm.wrapattr"] = tq
+    try:
+        res = round_robin(variants, rounds)
+    finally:
+        os.unlink(path)
+    base = "plain read() loop"
+    rows = []
+    for name, ts in res.items():
+        ratios = [t / b for t, b in zip(ts, res[base])]
+        what, _, mode = name.partition(" · ")
+        rows.append([
+            f"11. file read, 64 KiB reads ({mib} MiB)", what,
+            "-" if name == base else mode or "live pty",
+            fmt_ns(min(ts)), fmt_ns(statistics.median(ts)),
+            "" if name == base else fmt_ns(min(ts) - min(res[base])),
+            "" if name == base else
+            f"{statistics.median(ratios):.3f}× plain"
+            + (" (target ≤ 1.05)" if what == "progbar.open" else ""),
+        ])
+    return rows
+
+
+def case_map(n: int, rounds: int, tty: Pty) -> list[list[str]]:
+    """12. A pool over ``n`` trivial items on 4 threads: ``ThreadPoolExecutor.map``,
+    ``progbar.map`` and tqdm's ``thread_map``; each makes its own pool, as a user's
+    call does.  Net = above ``ThreadPoolExecutor.map`` (design.md §9: <= 0.5x tqdm's);
+    ns per item."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = list(range(n))
+
+    def fn(x: int) -> int:
+        return x
+
+    def executor_map() -> int:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fn, items))
+        return n
+
+    def ours() -> int:
+        progbar.map(fn, items, workers=4, file=tty.file, dynamic=True)
+        return n
+
+    variants: dict[str, Callable[[], int]] = {"ThreadPoolExecutor.map": executor_map,
+                                              "progbar.map": ours}
+    if tqdm_mod is not None:
+        from tqdm.contrib.concurrent import thread_map
+
+        def tq() -> int:
+            thread_map(fn, items, max_workers=4, file=tty.file)
+            return n
+
+        variants["tqdm thread_map"] = tq
+    res = round_robin(variants, rounds)
+    base = "ThreadPoolExecutor.map"
+    rows = []
+    for name, ts in res.items():
+        ratio = ""
+        if name == "progbar.map" and "tqdm thread_map" in res:
+            ratio = (f"{net_ratio(res, name, base, 'tqdm thread_map'):.2f}× tqdm's net "
+                     "(target ≤ 0.5)")
+        rows.append([
+            f"12. map over a thread pool ({n:,} items)", name,
+            "-" if name == base else "live pty", fmt_ns(min(ts)), fmt_ns(statistics.median(ts)),
+            "" if name == base else fmt_ns(min(ts) - min(res[base])), ratio,
+        ])
+    return rows
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -978,6 +1092,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += case_block(500 if q else 20_000, 2 if q else 7, null)
     if want(10):
         rows += case_loop(5_000 if q else 100_000, 2 if q else 11, tty)
+    if want(11):
+        rows += case_files(4 if q else 64, 2 if q else 9, tty)
+    if want(12):
+        rows += case_map(2_000 if q else 20_000, 2 if q else 9, tty)
     tty.close()
     seconds = time.monotonic() - started
     print(f"progbar {progbar.__version__} · Python {platform.python_version()} · "

@@ -39,9 +39,11 @@ FRAMEWORK_MODULES = [
     "test_adapter_tf_keras.py",
     "test_adapter_torch.py",
     "test_adapter_transformers.py",
+    "test_dask.py",
     "test_jax_metrics.py",
     "test_keras_diff.py",
     "test_notebook.py",
+    "test_pandas.py",
     "test_ray.py",
     "test_tf_keras_diff.py",
 ]

@@ -198,9 +198,10 @@ def test_shell_pipeline_into_head() -> None:
     assert proc.stdout.count(b"\n") == 1
 
 
-def test_import_loads_no_numpy_and_no_framework() -> None:
+def test_import_loads_no_numpy_no_framework_and_no_pool() -> None:
     code = ("import sys, progbar\n"
-            "heavy = ['numpy', 'keras', 'torch', 'lightning', 'IPython', 'tensorflow']\n"
+            "heavy = ['numpy', 'keras', 'torch', 'lightning', 'IPython', 'tensorflow',\n"
+            "         'pandas', 'dask', 'distributed', 'concurrent.futures', 'inspect']\n"
             "print([m for m in heavy if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
