@@ -559,6 +559,9 @@ class Progbar(Counting, Generic[T]):
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         """Draw now or not: the style's throttle rule decides (see _style)."""
+        if finalize and self._style.finished and self._shown == (
+                current, self._store.snapshot()):
+            return  # the final line is a record: the same one is not written twice
         draw = self._style.advance(
             current, self._target, now, finalize, self._verbose, self._interval)
         if draw is not None:

@@ -96,6 +96,12 @@ class Style:
         """The stream turned out not to encode the glyphs: ASCII from now on."""
         self.glyphs = fmt.ASCII
 
+    @property
+    def finished(self) -> bool:
+        """Has the final line been drawn?  (The keras styles draw each finalizing call,
+        as Keras does.)"""
+        return False
+
     def reopen(self) -> None:
         """The target was raised past the count: the bar is not finished any more.
         (The keras styles keep no finished state: Keras draws on as it did.)"""
@@ -485,6 +491,10 @@ class DefaultStyle(Style):
                 return (SUMMARY, per_step, True)
             return None
         return (LINE, per_step, finalize)
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
 
     def restart(self, start: float) -> None:
         super().restart(start)
