@@ -440,7 +440,7 @@ class Progbar(Counting, Generic[T]):
             try:
                 # The default style draws a final line; the keras styles leave theirs.
                 seen = self._seen
-                if self._style.at_close(self._shown == (seen, self._store.snapshot())):
+                if self._style.at_close(lambda: self._shown == (seen, self._store.snapshot())):
                     self._advance(seen, self._clock(), True)
                 self._display.finish(self._row)
             except Exception:

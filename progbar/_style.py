@@ -125,9 +125,10 @@ class Style:
         """Called on every update with the clock read: what to draw now, if anything."""
         raise NotImplementedError
 
-    def at_close(self, unchanged: bool) -> bool:
+    def at_close(self, unchanged: Callable[[], bool]) -> bool:
         """``close()``: should a final line be drawn (through ``advance`` with
-        ``finalize``)?  ``unchanged``: the last line drawn shows this very state."""
+        ``finalize``)?  ``unchanged()``: does the last line drawn show this very state
+        (asked only if needed: it reads tensor metrics back to the host)?"""
         return False
 
     def format_line(
@@ -507,9 +508,9 @@ class DefaultStyle(Style):
             self._finished = self._summarized = False
             self.draw_now()
 
-    def at_close(self, unchanged: bool) -> bool:
+    def at_close(self, unchanged: Callable[[], bool]) -> bool:
         # A log already holding this very state gets no duplicate line.
-        return not self._finished and (self.live or not unchanged)
+        return not self._finished and (self.live or not unchanged())
 
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
