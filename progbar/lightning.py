@@ -151,8 +151,20 @@ class ProgbarCallback(ProgressBar):
     # ------------------------------------------------------------------ training
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._open_epoch(trainer, 0)
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int,
+    ) -> None:
+        # A run resumed from a checkpoint saved mid-epoch (``fit(ckpt_path=...)``) starts
+        # there with no on_train_epoch_start: the epoch's bar starts at the batches
+        # already done, so its rate and ETA count this run's work only.
+        if self._train_bar is None:
+            self._open_epoch(trainer, batch_idx)
+
+    def _open_epoch(self, trainer: pl.Trainer, done: int) -> None:
         self._close(self._train_bar)
-        bar = self._train_bar = self._new_bar(self.total_train_batches)
+        bar = self._train_bar = self._new_bar(self.total_train_batches, initial=done)
         max_epochs = trainer.max_epochs
         if max_epochs is None or max_epochs < 0:
             bar.write(format_epoch(trainer.current_epoch + 1))
@@ -248,9 +260,11 @@ class ProgbarCallback(ProgressBar):
     # ------------------------------------------------------------------ internals
 
     def _new_bar(
-        self, total: Any, transient: bool = False, label: str | None = None
+        self, total: Any, transient: bool = False, label: str | None = None, initial: int = 0,
     ) -> Progbar[Any]:
         options = self._options if self._enabled else dict(self._options, verbose=0)
+        if initial:
+            options = dict(options, initial=initial)
         if transient:
             options = {k: v for k, v in options.items() if k not in ("label", "desc")}
             options.update(label="validation", leave=False)

@@ -109,7 +109,7 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
             raise TypeError("ProgbarCallback takes its target from the Trainer; do not pass target")
         if "stateful_metrics" not in options and "stateless_metrics" not in options:
             options["stateless_metrics"] = ()
-        Progbar(None, verbose=0, **options)  # check the options now, where the mistake is
+        Progbar(None, **dict(options, verbose=0))  # check the options now, where the mistake is
         self._options = options
         self._reset()
 
@@ -158,7 +158,16 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
         self._finish_epoch()
         self._epoch += 1
         self._epoch_start = state.global_step
-        self._step = 0
+        initial = 0  # steps of this epoch already done: a run resumed from a checkpoint
+        per_epoch = self._steps_per_epoch
+        if per_epoch is not None and state.global_step % per_epoch:
+            # resume_from_checkpoint mid-epoch: the epoch started before this run did
+            self._epoch = state.global_step // per_epoch + 1
+            initial = state.global_step % per_epoch
+            self._epoch_start = state.global_step - initial
+        elif per_epoch is not None and self._epoch == 1 and state.global_step:
+            self._epoch = state.global_step // per_epoch + 1  # resumed at an epoch's start
+        self._step = initial
         self._epoch_done = False
         self._loss_sum = 0.0
         self._loss_steps = 0
@@ -166,15 +175,16 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
         self._eval_shown = {}
         target: int | None = None
         max_steps = int(getattr(state, "max_steps", 0) or 0)
-        if self._steps_per_epoch is not None:
-            target = self._steps_per_epoch
+        if per_epoch is not None:
+            target = per_epoch
             if max_steps > 0:
-                target = max(min(target, max_steps - state.global_step), 0)
+                target = max(min(target, max_steps - self._epoch_start), 0)
         elif max_steps > 0:
             # An iterable dataset: the Trainer runs to max_steps (a new "epoch" only if
             # the iterator runs dry first).
             target = max(max_steps - state.global_step, 0)
-        bar: Progbar[Any] = Progbar(target, **self._options)
+        options = dict(self._options, initial=initial) if initial else self._options
+        bar: Progbar[Any] = Progbar(target, **options)
         self._bar = bar
         if self._epochs is not None and self._epochs > 1:
             bar.write(format_epoch(self._epoch, self._epochs))

@@ -355,3 +355,41 @@ def test_real_ddp_spawn_with_file_stderr(capfd: pytest.CaptureFixture[str]) -> N
     finals = [line for line in err.splitlines() if line.startswith("2/2 100%")]
     assert len(finals) == 1, err  # 4 batches over 2 processes; one display
     assert " - loss: " in finals[0] and " - val_loss: " in finals[0]
+
+
+class ClockedModel(TinyModel):
+    """Each training step takes one second of an injected clock."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        self.clock.now += 1.0
+        return super().training_step(batch, batch_idx)
+
+
+@pytest.mark.filterwarnings("ignore:Be aware that when using `ckpt_path`")
+@pytest.mark.filterwarnings("ignore:You're resuming from a checkpoint that ended before")
+def test_real_resumed_fit_starts_the_step_bar_at_the_resumed_batch(tmp_path: Any) -> None:
+    from conftest import FakeClock
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    torch.manual_seed(0)
+    clock = FakeClock()
+    saver = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=3, save_top_k=-1)
+    first = _trainer(ProgbarCallback(verbose=0), max_steps=3,
+                     callbacks=[ProgbarCallback(verbose=0), saver], enable_checkpointing=True)
+    first.fit(ClockedModel(clock), _loader(), _loader())
+    (ckpt,) = list(tmp_path.glob("*.ckpt"))  # saved after 3 of the 4 batches of epoch 1
+
+    out = io.StringIO()
+    cb = ProgbarCallback(file=out, dynamic=False, clock=clock)
+    resumed = _trainer(cb, max_epochs=2)
+    resumed.fit(ClockedModel(clock), _loader(), _loader(), ckpt_path=str(ckpt))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2", lines
+    # the resumed epoch: one batch in one second, not four (nor a bar at 0 jumping to 4)
+    assert lines[1].startswith("4/4 100% 0:01 1.0 step/s - loss: "), lines[1]
+    assert lines[3].startswith("4/4 100% 0:04 1.0 step/s - loss: "), lines[3]
+    assert len(lines) == 4

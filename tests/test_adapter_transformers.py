@@ -411,3 +411,41 @@ def test_real_standalone_evaluate_and_predict_print_one_line_each(tmp_path: Any)
         f"{metrics['eval_loss']:.4f}"), evaluated), evaluated
     assert re.fullmatch(r"2/2 100% 0:\d\d [^-]+ - test_loss: " + re.escape(
         f"{predicted.metrics['test_loss']:.4f}"), predict), predict
+
+
+def test_real_resumed_train_starts_the_step_bar_at_the_resumed_step(tmp_path: Any) -> None:
+    from conftest import FakeClock
+
+    clock = FakeClock()
+
+    class Seconds(transformers.TrainerCallback):  # type: ignore[misc]
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            clock.now += 1.0  # each optimizer step takes one second
+
+    def make(**arguments: Any) -> Any:
+        model = _trainer(tmp_path).model  # the tiny random BERT
+        args = transformers.TrainingArguments(
+            output_dir=str(tmp_path), num_train_epochs=2, per_device_train_batch_size=4,
+            eval_strategy="no", report_to="none", use_cpu=True, **arguments,
+        )
+        trainer = transformers.Trainer(model=model, args=args, train_dataset=_Tokens(40, 0))
+        trainer.add_callback(Seconds())
+        return trainer
+
+    first = make(save_strategy="steps", save_steps=3, max_steps=3)
+    attach(first, verbose=0)
+    first.train()
+    checkpoint = tmp_path / "checkpoint-3"
+    assert checkpoint.is_dir()
+
+    resumed = make(save_strategy="no")
+    out = io.StringIO()
+    attach(resumed, file=out, dynamic=False, clock=clock)
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Epoch 1/2" and "Epoch 2/2" in lines, lines
+    finals = [line for line in lines if line.startswith("10/10 100% 0:") and "<" not in line]
+    # the resumed epoch: 7 steps in 7 seconds, counted from step 3 (not 10 steps in 7)
+    assert finals[0].startswith("10/10 100% 0:07 1.0 step/s"), finals
+    assert lines.index(finals[0]) < lines.index("Epoch 2/2")
+    assert finals[1].startswith("10/10 100% 0:10 1.0 step/s"), finals
