@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import platform
 import re
@@ -26,6 +27,7 @@ import sys
 import threading
 import time
 import tracemalloc
+from dataclasses import dataclass
 from typing import Any, Callable
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -685,7 +687,7 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
 
 def case_files(mib: int, rounds: int, tty: Pty) -> list[list[str]]:
     """11. Reading a file in 64 KiB reads: a plain ``read()`` loop, ``progbar.open`` and
-    ``tqdm.wrapattr`` (design.md §9: <= 1.05x plain).  The file is read from the page
+    ``tqdm.wrapattr`` (target: <= 1.05x plain).  The file is read from the page
     cache, so the bar's share is as large as it can be; ns per read."""
     import tempfile
 
@@ -753,7 +755,7 @@ def case_files(mib: int, rounds: int, tty: Pty) -> list[list[str]]:
 def case_map(n: int, rounds: int, tty: Pty) -> list[list[str]]:
     """12. A pool over ``n`` trivial items on 4 threads: ``ThreadPoolExecutor.map``,
     ``progbar.map`` and tqdm's ``thread_map``; each makes its own pool, as a user's
-    call does.  Net = above ``ThreadPoolExecutor.map`` (design.md §9: <= 0.5x tqdm's);
+    call does.  Net = above ``ThreadPoolExecutor.map`` (target: <= 0.5x tqdm's);
     ns per item."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -909,32 +911,90 @@ def _current(rows: list[list[str]]) -> tuple[str, bool] | None:
             float(scaled.group(1)) <= 100)
 
 
-# (what, target, how it is read from the rows) -- design.md "Performance targets".
-TARGETS: list[tuple[str, str, Reading]] = [
-    ("`track()` over a range / a list, net", "≤ 0.1 × tqdm's",
-     _ratio_target(("1. wrap range", "1. wrap list"), "progbar track", 0.1)),
-    ("`track()` over a generator, net", "≤ 0.3 × tqdm's",
-     _ratio_target("1. wrap generator", "progbar track", 0.3)),
-    ("count shown lags the truth after a slowdown", "≤ 1 s",
-     _ratio_target("2. liveness", "progbar track", 1.0, column="min", unit=" s")),
-    ("`update(i, [loss, acc])` net (live / line / silent)", "≤ 0.35 × Keras's net",
-     _ratio_target("3. update", "progbar update", 0.35)),
-    ("one full render, 4 metrics", "≤ 0.5 × Keras's",
-     _ratio_target("4. render", "progbar default", 0.5)),
-    ("`import progbar` above `python -c pass`", "≤ 5 ms",
-     _ratio_target("5. import", "import progbar", 5.0, column="net", unit=" ms")),
-    ("memory over 10⁶ updates", "flat", _memory),
-    ("tensor metrics: host syncs", "≤ 1 per metric per render", _tensor_syncs),
-    ("`track` + `bar.log(loss=, acc=)` net", "≤ 0.5 × Keras's `update` net",
-     _ratio_target("10.", "progbar track + bar.log(loss=, acc=)", 0.5)),
-    ("`bar.add(1)` net", "≤ 0.5 × tqdm's `update(1)` net",
-     _ratio_target("10.", "progbar bar.add(1)", 0.5)),
-    ("`bar.current` inside a `track` loop", "≤ 100 ns", _current),
-    ("a worker's `handle.add(1)` (in the parent / a forked worker)", "≤ 2 × a local `bar.add(1)`",
-     _ratio_target("8. worker", "worker handle.add(1)", 2.0)),
-    ("one frame of a 3-bar block", "≤ 3 × one single-bar render",
-     _ratio_target("9. several bars", "3-bar block", 3.0)),
+@dataclass(frozen=True)
+class Target:
+    """One performance target: what is measured, the goal, how it is read off the rows."""
+
+    what: str
+    goal: str
+    read: Reading
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case of the benchmark: its number (as in the table), how to run it at full
+    and at smoke (``--quick``) sizes, and the targets its rows are held against."""
+
+    number: int
+    run: Callable[[Shared, bool], list[list[str]]]
+    targets: tuple[Target, ...] = ()
+
+
+@dataclass
+class Shared:
+    """What the cases share in one run: the pseudo-terminal and a null stream."""
+
+    tty: Pty
+    null: Any
+
+
+# The registry: every case with its sizes (full, quick) and its targets, stated once
+# (design.md, "Performance targets").  The page's targets table is read from here.
+CASES: list[Case] = [
+    Case(1, lambda s, q: case_wrapping(20_000 if q else 1_000_000, 2 if q else 11, s.tty), (
+        Target("`track()` over a range / a list, net", "≤ 0.1 × tqdm's",
+               _ratio_target(("1. wrap range", "1. wrap list"), "progbar track", 0.1)),
+        Target("`track()` over a generator, net", "≤ 0.3 × tqdm's",
+               _ratio_target("1. wrap generator", "progbar track", 0.3)),
+    )),
+    Case(2, lambda s, q: case_liveness(100_000, 2 if q else 5, 0.05 if q else 0.2), (
+        Target("count shown lags the truth after a slowdown", "≤ 1 s",
+               _ratio_target("2. liveness", "progbar track", 1.0, column="min", unit=" s")),
+    )),
+    Case(3, lambda s, q: case_metrics(5_000 if q else 100_000, 2 if q else 11, s.tty, s.null), (
+        Target("`update(i, [loss, acc])` net (live / line / silent)", "≤ 0.35 × Keras's net",
+               _ratio_target("3. update", "progbar update", 0.35)),
+    )),
+    Case(4, lambda s, q: case_render(500 if q else 20_000, 2 if q else 7, s.null), (
+        Target("one full render, 4 metrics", "≤ 0.5 × Keras's",
+               _ratio_target("4. render", "progbar default", 0.5)),
+    )),
+    Case(5, lambda s, q: case_import(2 if q else 15, with_keras=not q), (
+        Target("`import progbar` above `python -c pass`", "≤ 5 ms",
+               _ratio_target("5. import", "import progbar", 5.0, column="net", unit=" ms")),
+    )),
+    Case(6, lambda s, q: case_memory([1_000, 10_000] if q else [100_000, 1_000_000], s.null), (
+        Target("memory over 10⁶ updates", "flat", _memory),
+    )),
+    Case(7, lambda s, q: case_tensors(50 if q else 400), (
+        Target("tensor metrics: host syncs", "≤ 1 per metric per render", _tensor_syncs),
+    )),
+    Case(8, lambda s, q: case_handle(5_000 if q else 200_000, 2 if q else 7, s.tty), (
+        Target("a worker's `handle.add(1)` (in the parent / a forked worker)",
+               "≤ 2 × a local `bar.add(1)`",
+               _ratio_target("8. worker", "worker handle.add(1)", 2.0)),
+    )),
+    Case(9, lambda s, q: case_block(500 if q else 20_000, 2 if q else 7, s.null), (
+        Target("one frame of a 3-bar block", "≤ 3 × one single-bar render",
+               _ratio_target("9. several bars", "3-bar block", 3.0)),
+    )),
+    Case(10, lambda s, q: case_loop(5_000 if q else 100_000, 2 if q else 11, s.tty), (
+        Target("`track` + `bar.log(loss=, acc=)` net", "≤ 0.5 × Keras's `update` net",
+               _ratio_target("10.", "progbar track + bar.log(loss=, acc=)", 0.5)),
+        Target("`bar.add(1)` net", "≤ 0.5 × tqdm's `update(1)` net",
+               _ratio_target("10.", "progbar bar.add(1)", 0.5)),
+        Target("`bar.current` inside a `track` loop", "≤ 100 ns", _current),
+    )),
+    Case(11, lambda s, q: case_files(4 if q else 64, 2 if q else 9, s.tty), (
+        Target("`progbar.open` 64 KiB reads", "≤ 1.05 × a plain `read()` loop",
+               _ratio_target("11. file read", "progbar.open", 1.05)),
+    )),
+    Case(12, lambda s, q: case_map(2_000 if q else 20_000, 2 if q else 9, s.tty), (
+        Target("`progbar.map` net over `ThreadPoolExecutor.map`", "≤ 0.5 × tqdm's `thread_map`",
+               _ratio_target("12. map", "progbar.map", 0.5)),
+    )),
 ]
+TARGETS: list[Target] = [t for case in CASES for t in case.targets]
 TARGETS_HEAD = "| target | goal | measured | |"
 
 
@@ -971,7 +1031,7 @@ def _cpu() -> str:
 
 def performance_page(rows: list[list[str]], quick: bool, seconds: float) -> str:
     targets = []
-    for what, goal, read in TARGETS:
+    for what, goal, read in ((t.what, t.goal, t.read) for t in TARGETS):
         result = read(rows)
         if result is None:
             targets.append(f"| {what} | {goal} | not measured | |")
@@ -1036,7 +1096,7 @@ def check_page(text: str) -> list[str]:
         start = lines.index(TARGETS_HEAD) + 2
         shown = [line.split(" | ")[0].removeprefix("| ") for line in lines[start:]
                  if line.startswith("| ")]
-        wanted = [what for what, _, _ in TARGETS]
+        wanted = [t.what for t in TARGETS]
         if shown[:len(wanted)] != wanted:
             problems.append(f"targets table rows {shown} are not the script's {wanted}")
     head = [line for line in lines if line.startswith("| case ")]
@@ -1052,6 +1112,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="run only these case numbers, e.g. --only 3,4 (default: all)")
     ap.add_argument("--write", metavar="PAGE",
                     help="also write the Markdown page (docs/performance.md) from this run")
+    ap.add_argument("--json", metavar="FILE",
+                    help="also write the run as JSON: every row, every target's reading")
     ap.add_argument("--check", metavar="PAGE",
                     help="run nothing; fail unless PAGE is this script's page format")
     args = ap.parse_args(argv)
@@ -1064,39 +1126,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     q = args.quick
     only = {c.strip() for c in args.only.split(",") if c.strip()}
-
-    def want(case: int) -> bool:
-        return not only or str(case) in only
-
-    tty = Pty()
-    null = open(os.devnull, "w", encoding="utf-8")
+    shared = Shared(Pty(), open(os.devnull, "w", encoding="utf-8"))
     started = time.monotonic()
     rows: list[list[str]] = []
-    if want(1):
-        rows += case_wrapping(20_000 if q else 1_000_000, 2 if q else 11, tty)
-    if want(2):
-        rows += case_liveness(100_000, 2 if q else 5, 0.05 if q else 0.2)
-    if want(3):
-        rows += case_metrics(5_000 if q else 100_000, 2 if q else 11, tty, null)
-    if want(4):
-        rows += case_render(500 if q else 20_000, 2 if q else 7, null)
-    if want(5):
-        rows += case_import(2 if q else 15, with_keras=not q)
-    if want(6):
-        rows += case_memory([1_000, 10_000] if q else [100_000, 1_000_000], null)
-    if want(7):
-        rows += case_tensors(50 if q else 400)
-    if want(8):
-        rows += case_handle(5_000 if q else 200_000, 2 if q else 7, tty)
-    if want(9):
-        rows += case_block(500 if q else 20_000, 2 if q else 7, null)
-    if want(10):
-        rows += case_loop(5_000 if q else 100_000, 2 if q else 11, tty)
-    if want(11):
-        rows += case_files(4 if q else 64, 2 if q else 9, tty)
-    if want(12):
-        rows += case_map(2_000 if q else 20_000, 2 if q else 9, tty)
-    tty.close()
+    for case in CASES:
+        if not only or str(case.number) in only:
+            rows += case.run(shared, q)
+    shared.tty.close()
     seconds = time.monotonic() - started
     print(f"progbar {progbar.__version__} · Python {platform.python_version()} · "
           f"{os.cpu_count()} cores · {platform.machine()} · "
@@ -1107,7 +1143,28 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.write, "w", encoding="utf-8") as page:
             page.write(performance_page(rows, q, seconds))
         print(f"wrote {args.write}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(results(rows, q, seconds), out, indent=1)
+        print(f"wrote {args.json}")
     return 0
+
+
+def results(rows: list[list[str]], quick: bool, seconds: float) -> dict[str, Any]:
+    """The run as data: every row by column, every target with its reading."""
+    targets = []
+    for t in TARGETS:
+        reading = t.read(rows)
+        targets.append({"target": t.what, "goal": t.goal,
+                        "measured": reading[0] if reading else None,
+                        "met": reading[1] if reading else None})
+    return {
+        "progbar": progbar.__version__, "python": platform.python_version(),
+        "cores": os.cpu_count(), "machine": _cpu(), "quick": quick,
+        "seconds": round(seconds, 1),
+        "rows": [dict(zip(HEAD, r)) for r in rows],
+        "targets": targets,
+    }
 
 
 if __name__ == "__main__":

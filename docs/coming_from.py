@@ -47,7 +47,7 @@ TQDM: dict[str, tuple[str, str]] = {
                         "that adapts by itself"),
     "tqdm(ascii=)": ("automatic", "ASCII glyphs where the stream's encoding cannot show "
                      "the bar's; the keras styles draw ASCII"),
-    "tqdm(disable=)": ("`verbose=0`", "or `PROGBAR_DISABLE=1` for every bar"),
+    "tqdm(disable=)": ("`disable=`", "the same switch (`verbose=0`); `PROGBAR_DISABLE=1` for every bar"),
     "tqdm(unit=)": ("`unit_name=`", ""),
     "tqdm(unit_scale=)": ("`unit_scale=`", "SI prefixes (`1.20/3.50 GB`, `45.1 MB/s`)"),
     "tqdm(dynamic_ncols=)": ("automatic", "fitted again after every resize"),
@@ -167,7 +167,7 @@ for _fn, _ours in (("track", "`progbar.track(iterable)`"),
         f"{_fn}(complete_style=)": COLOURS,
         f"{_fn}(finished_style=)": COLOURS,
         f"{_fn}(pulse_style=)": COLOURS,
-        f"{_fn}(disable=)": ("`verbose=0`", ""),
+        f"{_fn}(disable=)": ("`disable=`", "(`verbose=0`)"),
     })
 RICH.update({
     "track(sequence=)": ("`track(iterable)`", ""),
