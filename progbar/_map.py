@@ -1,7 +1,7 @@
 """``progbar.map``: ``list(map(fn, ...))`` on a pool, the bar moving as items finish.
 
-Items are sent in chunks of ``chunksize``; a chunk runs its items one by one and
-counts each as it ends: from a thread with ``bar.add(1)``, from a process through a
+Threads take the items one at a time and count each as it ends with ``bar.add(1)``;
+a process pool gets them in chunks of ``chunksize`` and counts each through a
 ``bar.handle()`` (a worker's counts reach the bar while the chunk still runs, and
 ``bar.close()`` takes in the last of them).  Only the public API of ``Progbar`` is
 used.  Loaded on first use of ``progbar.map``, so ``import progbar`` imports no
@@ -10,6 +10,7 @@ used.  Loaded on first use of ``progbar.map``, so ``import progbar`` imports no
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from concurrent.futures import (
@@ -17,11 +18,11 @@ from concurrent.futures import (
     Executor,
     Future,
     ProcessPoolExecutor,
-    ThreadPoolExecutor,
     wait,
 )
 from typing import Any, Callable, Iterable, TypeVar
 
+from ._counting import LOCK_FREE
 from ._progbar import Progbar
 
 __all__ = ["map"]
@@ -29,21 +30,56 @@ __all__ = ["map"]
 R = TypeVar("R")
 
 
-def _run_in_thread(fn: Callable[..., R], chunk: list[tuple[Any, ...]],
-                   add: Callable[[int], None], stop: threading.Event) -> list[R]:
-    # A worker thread takes the next chunk as soon as it is free, often before the
-    # waiting thread has woken to cancel it: ``stop`` is set at the first error.
-    if stop.is_set():
-        return []
-    out = []
+def _map_threads(fn: Callable[..., R], items: list[tuple[Any, ...]], workers: int,
+                 bar: Progbar[Any]) -> list[R]:
+    """Threads that each take the next item as soon as they are free.  No future, no
+    queue per item: an item costs a ``next()`` on a shared range iterator (one C call,
+    atomic under the GIL; under a lock where there is none), the call, a store and
+    ``bar.add(1)`` -- less than ``ThreadPoolExecutor.map`` spends on each."""
+    results: list[Any] = [None] * len(items)
+    order = iter(range(len(items)))
+    failed: list[BaseException] = []  # the first error to occur is failed[0]
+    add = bar.add
+    take = _locked_next(order)
+
+    def work() -> None:
+        try:
+            for i in iter(take, None):
+                if failed:  # an item failed (or Ctrl-C): start no other
+                    return
+                results[i] = fn(*items[i])
+                add(1)
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    threads = [threading.Thread(target=work, name="progbar-map", daemon=True)
+               for _ in range(min(workers, len(items)) or 1)]
     try:
-        for args in chunk:
-            out.append(fn(*args))
-            add(1)
-    except BaseException:
-        stop.set()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    except BaseException:  # Ctrl-C: no item starts from now on; running ones end
+        failed.insert(0, KeyboardInterrupt())
+        bar.close()
         raise
-    return out
+    bar.close()
+    if failed:
+        raise failed[0]
+    return results
+
+
+def _locked_next(it: Any) -> Callable[[], Any]:
+    """``next(it, None)`` safe from several threads."""
+    if LOCK_FREE:  # a C-level next() is atomic under the GIL
+        return lambda: next(it, None)
+    lock = threading.Lock()
+
+    def take() -> Any:
+        with lock:
+            return next(it, None)
+
+    return take
 
 
 def _run_in_process(fn: Callable[..., R], chunk: list[tuple[Any, ...]], handle: Any) -> list[R]:
@@ -71,10 +107,12 @@ def map(
 ) -> list[R]:
     """``list(map(fn, *iterables))`` on a pool of ``workers``, with a bar.
 
-    Threads by default; ``processes=True`` uses a process pool (``fn`` and the items
-    must pickle).  Results come in the order of the items; the bar moves as items
-    finish.  If a call raises, the items not yet started are cancelled, those running
-    are waited for, and the first exception to occur propagates with its traceback.
+    Threads by default (``workers``: as ``ThreadPoolExecutor``'s default); threads take
+    the items one at a time.  ``processes=True`` uses a process pool, sent
+    ``chunksize`` items per task (``fn`` and the items must pickle).  Results come in
+    the order of the items; the bar moves as items finish.  If a call raises, the
+    items not yet started are cancelled, those running are waited for, and the first
+    exception to occur propagates with its traceback.
     Ctrl-C cancels what has not started, closes the bar on a fresh line and
     re-raises (items already running end on their own).  ``options`` are
     :class:`progbar.Progbar`'s (``unit_name="item"`` by default).
@@ -88,24 +126,19 @@ def map(
     ):
         raise ValueError(f"workers must be an int >= 1 or None, got {workers!r}")
     items = list(zip(*iterables))
-    chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
     options.setdefault("unit_name", "item")
     bar: Progbar[Any] = Progbar(len(items), **options)
+    if not processes:
+        return _map_threads(fn, items, workers or min(32, (os.cpu_count() or 1) + 4), bar)
+    chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
     executor: Executor | None = None
-    stop = threading.Event()
     futures: list[Future[list[R]]] = []
     try:
-        if processes:
-            executor = ProcessPoolExecutor(workers, initializer=_ignore_sigint)
-            handle = bar.handle()
-            futures = [executor.submit(_run_in_process, fn, chunk, handle) for chunk in chunks]
-        else:
-            executor = ThreadPoolExecutor(workers)
-            add = bar.add
-            futures = [executor.submit(_run_in_thread, fn, chunk, add, stop) for chunk in chunks]
+        executor = ProcessPoolExecutor(workers, initializer=_ignore_sigint)
+        handle = bar.handle()
+        futures = [executor.submit(_run_in_process, fn, chunk, handle) for chunk in chunks]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
     except BaseException:  # Ctrl-C while submitting or waiting
-        stop.set()
         for future in futures:
             future.cancel()
         if executor is not None:
