@@ -28,6 +28,7 @@ GREEN = "32"
 WHITE = "37"
 DIM = "2"
 CYAN = "36"
+YELLOW = "33"
 
 
 class Glyphs:
@@ -87,7 +88,8 @@ KERAS_ASCII = Glyphs(done="=", tip="=", rest="=", ellipsis="...")  # keras style
 class Snapshot:
     """Everything a line shows, captured at one instant by the controller."""
 
-    __slots__ = ("current", "target", "elapsed", "per_step", "metrics", "final", "unit", "eta")
+    __slots__ = ("current", "target", "elapsed", "per_step", "metrics", "final", "unit", "eta",
+                 "stalled")
 
     current: float
     target: float | None
@@ -97,6 +99,7 @@ class Snapshot:
     final: bool
     unit: str
     eta: float | None
+    stalled: float | None  # seconds since the last step, while the bar is stalled
 
     def __init__(
         self,
@@ -108,6 +111,7 @@ class Snapshot:
         final: bool,
         unit: str = "step",
         eta: float | None = None,
+        stalled: float | None = None,
     ) -> None:
         self.current = current
         self.target = target
@@ -117,6 +121,7 @@ class Snapshot:
         self.final = final
         self.unit = unit
         self.eta = eta
+        self.stalled = stalled
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Snapshot:
@@ -336,6 +341,34 @@ def format_duration(seconds: float) -> str:
     return f"{minutes}:{s:02d}"
 
 
+def format_stalled(seconds: float) -> str:
+    """``stalled 1:05``: what a live line shows in place of its ETA while no step
+    comes (the time since the last one)."""
+    return "stalled " + format_duration(seconds)
+
+
+def format_step_time(per_step: float) -> str:
+    """A step's duration for a person: ``0.21 s``, ``12 s``, ``3.50 ms``, ``0.80 us``."""
+    if per_step >= 10 or not math.isfinite(per_step):
+        return f"{per_step:.0f} s"
+    if per_step >= 0.01:
+        return f"{per_step:.2f} s"
+    if per_step >= 1e-5:
+        return f"{per_step * 1e3:.2f} ms"
+    return f"{per_step * 1e6:.2f} us"
+
+
+def format_stall_line(label: str | None, current: float, target: float | None, unit: str,
+                      seconds: float, per_step: float) -> str:
+    """The line a log gets when a stall starts and at each doubling of its length:
+    ``train 420/1000 stalled for 1:00 (steps took 0.21 s)``."""
+    count = "%d/%d" % (current, target) if target is not None else "%d %s" % (current, unit)
+    line = f"{count} stalled for {format_duration(seconds)}"
+    if per_step > 0:
+        line += f" (steps took {format_step_time(per_step)})"
+    return line if label is None else f"{label} {line}"
+
+
 def format_rate(per_step: float, unit: str) -> str:
     """``36.2 step/s`` when steps are quick, ``2.5s/step`` when they are slow, and
     ``254k line/s`` / ``2.4M line/s`` past 100,000 a second."""
@@ -503,7 +536,9 @@ def format_keras(
         head = [("%7d/Unknown" % snap.current, "")]
         bar = _no_bar
         bar_width = 0
-    if target is not None and target > 0 and not snap.final:
+    if snap.stalled is not None and not snap.final:
+        clock = format_stalled(snap.stalled)  # in place of the ETA
+    elif target is not None and target > 0 and not snap.final:
         eta = snap.per_step * (target - snap.current)
         if eta_up and snap.eta is not None:
             eta = snap.eta
@@ -569,7 +604,9 @@ def format_keras2(
         head = [("%7d/Unknown" % snap.current, "")]
         bar = _no_bar
         bar_width = 0
-    if target is not None and target > 0 and not snap.final:
+    if snap.stalled is not None and not snap.final:
+        info = " - " + format_stalled(snap.stalled)  # in place of the ETA
+    elif target is not None and target > 0 and not snap.final:
         eta = snap.per_step * (target - snap.current)
         if eta_up and snap.eta is not None:
             eta = snap.eta
@@ -627,6 +664,7 @@ def format_default(
     """Our own line.
 
     Live:  `` 450/1000  45% ━━━━━━━━━╸━━━━━━━━━━ 0:12<0:15 36.2 step/s - loss: 0.4132``
+    Stalled: `` 450/1000  45% ━━━━━━━━━╸━━━━━━━━━━ 1:17 stalled 1:05 36.2 step/s - ...``
     Log:   `` 450/1000  45% 0:12<0:15 36.2 step/s - loss: 0.4132``
     Done:  ``1000/1000 100% ━━━━━━━━━━━━━━━━━━━━ 0:27 36.9 step/s - loss: 0.4132``
     """
@@ -647,9 +685,12 @@ def format_default(
         bar = _no_bar
         bar_width = 0
     clock = format_duration(snap.elapsed)
-    if known and not snap.final and snap.eta is not None:
+    stalled: list[Segment] = []
+    if snap.stalled is not None and not snap.final:
+        stalled = [(" ", ""), (format_stalled(snap.stalled), YELLOW)]  # in place of the ETA
+    elif known and not snap.final and snap.eta is not None:
         clock += "<" + format_duration(snap.eta)
-    tail: list[Segment] = [(" ", ""), (clock, CYAN)]
+    tail: list[Segment] = [(" ", ""), (clock, CYAN)] + stalled
     rate = format_rate(snap.per_step, snap.unit)
     if rate:
         tail.append((" " + rate, ""))

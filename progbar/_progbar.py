@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _operator as operator  # what ``operator`` re-exports, without its Python layer
 import math
+import os
 import time
 from _thread import RLock
 from _weakref import ref as _weakref
@@ -26,7 +27,8 @@ from ._display import (
     display_for,
 )
 from ._metrics import MetricStore
-from ._rank import is_main_process
+from ._rank import is_main_process, process_rank
+from ._stall import StallWatch
 from ._style import LINE, STYLES, make_style
 from ._track import TrackLoop
 from ._writer import (
@@ -34,8 +36,11 @@ from ._writer import (
     detect_color,
     detect_dynamic,
     disabled_by_env,
+    dump_stacks,
     log_interval,
     notebook_display,
+    stall_after_from_env,
+    stall_dump_enabled,
 )
 
 __all__ = ["Progbar", "track"]
@@ -117,6 +122,16 @@ def _check_target(target: object) -> int | float | None:
     return int(value) if type(value) is not float else value
 
 
+def _check_stall_after(stall_after: object) -> float | None:
+    if stall_after is None:
+        return None
+    if isinstance(stall_after, bool) or not isinstance(stall_after, (int, float)) or not (
+            stall_after > 0):
+        raise ValueError(f"stall_after must be a number of seconds > 0 or None, "
+                         f"got {stall_after!r}")
+    return float(stall_after)
+
+
 def _one_of(name: str, value: object, alias: str, alias_value: object) -> object:
     """``target``/``total`` and ``label``/``desc``: either name, not both."""
     if alias_value is None:
@@ -173,6 +188,9 @@ class Progbar(Counting, Generic[T]):
         leave: False makes the bar transient: its line is erased when it ends.
         total, desc: tqdm's names for ``target`` and ``label``.
         disable: True is ``verbose=0`` (tqdm's switch).
+        stall_after: seconds without a step after which a running bar says it is
+            stalled (None: ``PROGBAR_STALL_AFTER``, else max(60 s, 30 x the smoothed
+            step time); ``math.inf``: never).  See docs/terminal.md.
 
     ``len(bar)`` is the target (``TypeError`` when it is unknown); ``bool(bar)`` is
     always True.  A target of ``float("inf")`` means unknown.
@@ -198,12 +216,14 @@ class Progbar(Counting, Generic[T]):
         total: float | None = None,
         desc: str | None = None,
         disable: bool = False,
+        stall_after: float | None = None,
     ) -> None:
         target = _one_of("target", target, "total", total)  # type: ignore[assignment]
         if disable:  # tqdm's switch
             verbose = 0
         label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
         _check_options(label, style, width, verbose, interval, clock, unit_name)
+        stall_after = _check_stall_after(stall_after)
         self._target = _check_target(target)
 
         self._store = MetricStore(stateful_metrics, stateless_metrics)
@@ -275,6 +295,15 @@ class Progbar(Counting, Generic[T]):
         # owns time, so renders happen only on the caller's thread (deterministic).
         self._may_tick = clock is None
         self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
+        # The stall watch (see _stall): when the count last moved as the bar's own
+        # slow path saw it, and the step time of the last line drawn.
+        self._moved_count: float | int = 0
+        self._moved_at = self._start
+        self._step_time = 0.0
+        self._stall: StallWatch | None = None
+        self._stall = self._stall_watch(stall_after)
+        if self._stall is not None and self._may_tick and not _ticker.watch(self):
+            self._stall = None  # no ticker thread (interpreter shutdown): no watch
 
     # ------------------------------------------------------------------ properties
 
@@ -477,6 +506,8 @@ class Progbar(Counting, Generic[T]):
             self._log_mark = self._seen
             self._loop = loop
             self._lim = self._cap = NO_FAST  # the count is the loop's: no fast paths
+            if self._stall is not None:
+                self._stall.arm(self._clock())  # its first item is due from now on
         if (isinstance(loop, TrackLoop) and self._may_tick and self._verbose == 1
                 and not self._display.dead):
             self._ticking = _ticker.register(self)  # on time inside one long chunk
@@ -531,7 +562,7 @@ class Progbar(Counting, Generic[T]):
                 if counting and now - self._tick_moved > _ticker.IDLE_EXIT:
                     self._clock_every = 1
                     self._set_lim(current, 0)
-                    self._stop_ticking()
+                    self._idle_ticking()
                 return
             self._tick_moved = now
             if not counting:
@@ -557,12 +588,24 @@ class Progbar(Counting, Generic[T]):
             self._lock_release()
 
     def _stop(self) -> None:
-        if self._ticking:
+        if self._ticking or self._stall is not None:
             self._stop_ticking()
 
     def _stop_ticking(self) -> None:
+        """Off the ticker: the bar (or its loop) ended or reached its target."""
         self._ticking = False
         _ticker.unregister(self)
+        watch = self._stall
+        if watch is not None:
+            self._stall = None
+            watch.retire(self._clock())
+
+    def _idle_ticking(self) -> None:
+        """An idle counting bar is drawn by the ticker no more (its next call takes the
+        slow path, which registers it again), but its stall watch stays, at a low rate."""
+        self._ticking = False
+        if self._stall is None or not _ticker.watch(self):
+            _ticker.unregister(self)
 
     # ------------------------------------------------------------------ the ticker's hooks
 
@@ -572,10 +615,14 @@ class Progbar(Counting, Generic[T]):
         return self._interval
 
     def tick(self) -> None:
-        """Show the true count now if it moved and a render is due.  The ticker
-        thread calls it (see ``_ticker``); it never waits for the bar's lock."""
-        if not self._closed and self._ticking:
-            self._tick(from_ticker=True)
+        """Show the true count now if it moved and a render is due, and watch for a
+        stall (see ``_stall``).  The ticker thread calls it (see ``_ticker``); it never
+        waits for the bar's lock."""
+        if not self._closed:
+            if self._ticking:
+                self._tick(from_ticker=True)
+            if self._stall is not None:
+                self._watch_stall()
 
     def after_fork(self) -> None:
         """In a child after ``fork()``: locks the parent's threads may have held are
@@ -585,6 +632,7 @@ class Progbar(Counting, Generic[T]):
         self._lock_acquire = self._lock.acquire
         self._lock_release = self._lock.release
         self._ticking = False
+        self._stall = None  # the parent watches its own bars
         self._display.after_fork()
 
     def use_ascii(self) -> None:
@@ -594,6 +642,9 @@ class Progbar(Counting, Generic[T]):
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         """Draw now or not: the style's throttle rule decides (see _style)."""
+        if current != self._moved_count:  # when the count moved, for the stall watch
+            self._moved_count = current
+            self._moved_at = now
         draw = self._style.advance(
             current, self._target, now, finalize, self._verbose, self._interval)
         if draw is not None:
@@ -615,6 +666,7 @@ class Progbar(Counting, Generic[T]):
 
     def _show(self, current: float | int, now: float, per_step: float, final: bool) -> None:
         """Format the line (the style) and hand it to the display."""
+        self._step_time = per_step  # (the stall watch's pace)
         display = self._display
         if display.dead or self._ended:  # after close() a redraw would reopen the line
             return
@@ -640,6 +692,89 @@ class Progbar(Counting, Generic[T]):
         text = self._style.format_summary(
             current, self._target, now, per_step, self._store.snapshot())
         self._display.summary(self._labelled(text, 0, None)[0])
+
+    # ------------------------------------------------------------------ the stall watch
+
+    def _stall_watch(self, stall_after: float | None) -> StallWatch | None:
+        """A stall watch for a bar that shows one (see _stall): verbose=1, drawn -- or
+        silenced by its rank while the stall dump is on (the rank that hangs is rarely
+        rank 0) -- and a finite ``stall_after`` (the argument, else the environment's)."""
+        if self._verbose != 1:
+            return None
+        if self._display.dead and (
+                disabled_by_env() or is_main_process() or not stall_dump_enabled()):
+            return None
+        after = stall_after if stall_after is not None else stall_after_from_env()
+        if after is not None and after == math.inf:
+            return None
+        return StallWatch(after, self._clock, self._start, self._seen)
+
+    def _watch_stall(self) -> None:
+        """The stall watch's turn (the ticker's, or a test's ``tick()``): note a step,
+        show a stall or clear it.  It never waits for the bar's lock: a thread that
+        holds it is not stalled."""
+        if not self._lock_acquire(False):
+            return
+        dump = None
+        try:
+            watch = self._stall
+            if watch is None or self._closed:
+                return
+            now = self._clock()
+            current = self.current
+            if self._seen > current:
+                current = self._seen
+            target = self._target
+            if target is not None and current >= target and self._loop is None:
+                self._stop_ticking()  # finished: nothing to watch
+                return
+            # The slow path saw this count arrive (exact); else the ticker sees it now.
+            watch.step(current, self._moved_at if current == self._moved_count else now)
+            per_step = self._step_time
+            if per_step <= 0 < current:  # no line drawn yet: the mean so far
+                per_step = max(watch.last_step - self._start, 0.0) / current
+            was = watch.stalled
+            stalled = watch.check(now, per_step)
+            if stalled is None:
+                if was:
+                    self._show_stall(watch, None, current, now, None)
+                return
+            report = watch.report(stalled)
+            self._show_stall(watch, stalled, current, now, report)
+            if report is not None and report[1] and stall_dump_enabled():
+                line = fmt.format_stall_line(self._label, current, target, self._style.unit,
+                                             report[0], watch.per_step)
+                dump = (f"progbar (rank {process_rank()}, pid {os.getpid()}): {line}; "
+                        "the Python stack of every thread follows")
+        finally:
+            self._lock_release()
+        if dump is not None:
+            dump_stacks(dump)  # outside the lock: stderr may block
+
+    def _show_stall(self, watch: StallWatch, stalled: float | None, current: float | int,
+                    now: float, report: tuple[float, bool] | None) -> None:
+        """A live line shows ``stalled 1:05`` in place of its ETA, redrawn each second
+        (None: back to the ETA); a log gets one line per report."""
+        self._style.stall = None if stalled is None else (current, stalled)
+        self._row.stalled = stalled is not None  # the terminal's indicator: paused
+        display = self._display
+        if display.dead:
+            return
+        try:
+            if isinstance(display, LineDisplay):
+                if report is not None:
+                    display.message(fmt.format_stall_line(
+                        self._label, current, self._target, self._style.unit, report[0],
+                        watch.per_step))
+                return
+            if stalled is not None:
+                if int(stalled) == watch.shown:
+                    return
+                watch.shown = int(stalled)
+            self._style.draw_now()
+            self._advance(current, now, False)
+        except Exception:  # a display bug must never stop the loop
+            display.dead = True
 
 
 def track(

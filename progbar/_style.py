@@ -65,6 +65,9 @@ class Style:
         self.glyphs = fmt.ASCII
         self.last_update = self.first_update_mark()  # the throttle's mark
         self.cache: dict[object, tuple[str, int]] = {}  # the fast formatters' (see _format)
+        # ``(count, seconds)`` while the bar is stalled at that count (set by the bar's
+        # stall watch, see _stall): a line of that count shows the stall, not the ETA.
+        self.stall: tuple[float, float] | None = None
 
     # -- set-up -----------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class Style:
         if target is not None and not final and per_step > 0:
             remaining = target - current
             eta = max(per_step * remaining, 0.0) if exact else _eta_up(per_step, remaining)
+        stall = self.stall
         return fmt.Snapshot(
             current=current,
             target=target,
@@ -152,6 +156,7 @@ class Style:
             final=final,
             unit=self.unit,
             eta=eta,
+            stalled=stall[1] if stall is not None and stall[0] == current else None,
         )
 
 
@@ -233,7 +238,7 @@ class KerasStyle(Style):
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
                     color: bool, labelled: bool) -> tuple[str, int]:
         exact = max_cells is None and not labelled  # Keras's own bytes
-        if target and exact:  # the fast path: one string, no segments (see _format)
+        if target and exact and self.stall is None:  # the fast path: one string (_format)
             fast = fmt.format_keras_fast(
                 current, target, now - self.start, per_step, metrics, final,
                 self.unit, self.width, self.glyphs, color, max_cells, self.cache,
@@ -392,7 +397,7 @@ class DefaultStyle(Style):
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
                     color: bool, labelled: bool) -> tuple[str, int]:
-        if target:
+        if target and self.stall is None:
             # The fast path: one string, no segments, no Snapshot (see _format).
             eta = None
             if not final and per_step > 0:
