@@ -302,7 +302,14 @@ class Progbar(Counting, Generic[T]):
         self._step_time = 0.0
         self._stall: StallWatch | None = None
         self._stall = self._stall_watch(stall_after)
-        if self._stall is not None and self._may_tick and not _ticker.watch(self):
+        # A default-style bar joins the ticker at its first slow path or loop start (and
+        # stays watched once idle); one that never would -- the keras styles read the
+        # clock at every call, a bar silenced by rank draws nothing -- is watched from
+        # its start.  (Not every bar: a thread started here would be running before a
+        # DataLoader forks its workers.)
+        if (self._stall is not None and self._may_tick
+                and (not self._clock_every or self._display.dead)
+                and not _ticker.watch(self)):
             self._stall = None  # no ticker thread (interpreter shutdown): no watch
 
     # ------------------------------------------------------------------ properties
@@ -685,6 +692,8 @@ class Progbar(Counting, Generic[T]):
         line, cells = self._labelled(line, cells, max_cells)
         target = self._target
         self._row.fraction = float(current) / target if target else None
+        if self._style.stall is not None:  # a step ends a stall: the tab goes on at once
+            self._row.stalled = self._style.stall[0] == current
         display.draw(self._row, line, cells, final)
 
     def _summary(self, current: float | int, now: float, per_step: float) -> None:
@@ -729,11 +738,11 @@ class Progbar(Counting, Generic[T]):
                 self._stop_ticking()  # finished: nothing to watch
                 return
             # The slow path saw this count arrive (exact); else the ticker sees it now.
+            was = watch.stalled
             watch.step(current, self._moved_at if current == self._moved_count else now)
             per_step = self._step_time
             if per_step <= 0 < current:  # no line drawn yet: the mean so far
                 per_step = max(watch.last_step - self._start, 0.0) / current
-            was = watch.stalled
             stalled = watch.check(now, per_step)
             if stalled is None:
                 if was:

@@ -114,10 +114,14 @@ class StallWatch:
         self._moved(now)
 
     def step(self, count: float | int, at: float) -> None:
-        """The count is ``count`` now; if it moved, it moved at ``at``."""
+        """The count is ``count`` now; if it moved, it moved at ``at`` (which ends a
+        stall, even if a new one has begun since)."""
         if count != self.count:
             self.count = count
             self.armed = True
+            self.stalled = False
+            self.reported = 0.0
+            self.shown = -1
             self._moved(at)
 
     def check(self, now: float, per_step: float) -> float | None:
