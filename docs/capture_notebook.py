@@ -84,7 +84,7 @@ pre{{margin:2px 0;font-size:13px}} .out{{margin:2px 0}}</style>
     target = ROOT / "docs" / "notebook-bar.html"
     target.write_text(page)
     print(f"wrote {target}")
-    for out in nb.cells[-1].outputs:  # the nested block as text (the README shows it)
+    for out in nb.cells[-1].outputs:  # the nested block as text (the notebooks page shows it)
         print(out.get("data", {}).get("text/plain") or out)
 
 

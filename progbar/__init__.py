@@ -10,7 +10,7 @@ A zero-dependency progress bar with Keras's running-average metrics for any loop
 
 from ._format import format_epoch
 from ._progbar import Progbar, track
-from ._rank import process_rank
+from ._rank import all_ranks, process_rank
 from ._redirect import logging_redirect
 
 __all__ = [
@@ -18,29 +18,40 @@ __all__ = [
     "History",
     "Progbar",
     "__version__",
+    "all_ranks",
     "as_completed",
     "format_epoch",
     "gather",
     "logging_redirect",
     "process_rank",
     "track",
+    "wrap_file",
 ]
+# ``progbar.open`` and ``progbar.map`` are public too, but left out of ``__all__``:
+# ``from progbar import *`` must not shadow the built-in ``open`` and ``map``.
 
 __version__ = "0.1.0"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._async import as_completed, gather
+    from ._files import open as open  # noqa: A004 -- progbar.open, not in __all__
+    from ._files import wrap_file
     from ._handle import Handle
     from ._history import History
+    from ._map import map as map  # noqa: A004 -- progbar.map, not in __all__
 
 # Names that load on first use, so that ``import progbar`` stays cheap: the
-# end-of-training table, the worker handle (multiprocessing, sockets) and asyncio.
+# end-of-training table, the worker handle (multiprocessing, sockets), asyncio, and
+# the file and pool helpers (concurrent.futures).
 _LAZY = {
     "History": "._history",
     "Handle": "._handle",
     "gather": "._async",
     "as_completed": "._async",
+    "open": "._files",
+    "wrap_file": "._files",
+    "map": "._map",
 }
 
 
@@ -56,4 +67,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_LAZY))

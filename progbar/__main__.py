@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="train a small model in pure Python and show it")
     demo.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default 5)")
-    demo.add_argument("--style", choices=("default", "keras", "keras2"), default="default")
+    demo.add_argument("--style", choices=("default", "keras", "keras2", "tf_keras"),
+                      default="default")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ._demo import run_demo

@@ -1,4 +1,5 @@
-"""The count and the hot calls: ``update()``, ``add()``, ``log()`` and ``current``.
+"""The count and the hot calls: ``update()``, ``add()``, ``log()`` and ``current``,
+and the ticker's side of a bar (the count drawn on time, ``tick()``).
 
 :class:`Counting` is the part of a bar that runs per step, the base of ``Progbar``.
 What must happen per call is small -- move the count, add each averaged value times
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import math
 import sys
+from _thread import RLock  # not threading: see _progbar's imports
 from operator import index
 
-from . import _ticker
 from ._track import TrackLoop
 
 TYPE_CHECKING = False
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from ._display import Display
     from ._metrics import MetricStore
+    from ._stall import StallWatch
 
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
@@ -85,7 +87,8 @@ def check_current(current: object) -> float | int:
 
 
 class Counting:
-    """The count of a bar and the calls that move it (see the module docstring)."""
+    """The count of a bar, the calls that move it, and its drawing on time by the
+    ticker (see the module docstring)."""
 
     # Set by Progbar.__init__ (declared here for the reader and the type checker).
     _seen: float | int
@@ -109,14 +112,44 @@ class Counting:
     _ticking: bool
     _may_tick: bool
     _tick_moved: float
+    _stall: StallWatch | None
     _lock_acquire: Callable[..., bool]
     _lock_release: Callable[[], None]
+
+    _closed: bool
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         raise NotImplementedError
 
-    def _stop_ticking(self) -> None:
+    def _watch_stall(self) -> None:
+        """The stall watch's turn (the bar's: it shows the stall; see _stall)."""
         raise NotImplementedError
+
+    def _start_counting(self, store: MetricStore, initial: float | int) -> None:
+        """The counting state of a new bar at ``initial``, its metrics in ``store``."""
+        self._store = store
+        self._record = store.record
+        # What the hot paths add to and append to without the lock (see MetricStore).
+        self._running = store.running
+        self._waiting = store.waiting
+        self._seen = initial
+        self._log_mark = initial  # the step of the last log(): its weight's start
+        # The fast paths run while the count is below ``_lim`` (see _set_lim); the
+        # first call takes the slow path, which draws the first frame and sets it.
+        self._lim = NO_FAST
+        self._cap = NO_FAST  # the target (reaching it finalizes), inf or -inf
+        self._log_left = WAITING_MAX  # log() calls until it checks the records waiting
+        # The loop running now (a TrackLoop, or async's), which owns the count while it
+        # runs (see ``current``); None outside a loop.
+        self._loop = None
+        self._lock = RLock()
+        self._lock_acquire = self._lock.acquire
+        self._lock_release = self._lock.release
+        self._ticking = False  # registered with the ticker (see _ticker)
+        self._tick_mark: float | int | None = None  # count the ticker last drew
+        self._tick_moved = 0.0  # when the ticker last saw the count move
+        self._stall = None  # the stall watch (see _stall), set by the bar
+        self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
 
     @property
     def current(self) -> float | int:
@@ -279,7 +312,9 @@ class Counting:
                     if (not self._ticking and self._may_tick and self._verbose == 1
                             and not self._display.dead):
                         self._tick_moved = now
-                        self._ticking = _ticker.register(self)  # type: ignore[arg-type]  # a Progbar
+                        from . import _ticker  # loaded with the first bar it draws
+
+                        self._ticking = _ticker.register(self)
                         if not self._ticking:  # no thread: strides of 16, no retry
                             self._may_tick = False
                     self._clock_every = every
@@ -443,3 +478,113 @@ class Counting:
                 self._lock_release()
 
         log.__doc__ = _log_fast.__doc__
+
+    # ------------------------------------------------------------------ the ticker's side
+
+    def _tick(self, now: float | None = None, from_ticker: bool = False) -> None:
+        """Show the true count now if a render is due (chunk boundaries, ticker)."""
+        if not from_ticker:
+            self._lock_acquire()
+        elif not self._lock_acquire(False):
+            # The bar's own thread is in its slow path (drawing, most likely): it does
+            # what a tick would.  Waiting here would cost that thread a wake-up of
+            # this one at every release of the lock -- the convoy that made a loop
+            # drawing at every call (interval=0) half again slower.
+            return
+        try:
+            if self._closed:
+                return
+            # A bar moved by update()/add() (see _due), or a track() loop's count
+            counting = not isinstance(self._loop, TrackLoop)
+            if counting and not self._ticking:
+                return
+            current = self.current
+            if self._seen > current:  # at a chunk boundary: no body runs, none to take off
+                current = self._seen
+            now = self._clock() if now is None else now
+            if from_ticker and current == self._tick_mark:
+                # Nothing moved since the ticker last drew it: leave the line alone.
+                # A counting bar idle for a while leaves the ticker (its next call
+                # takes the slow path, which registers it again).
+                from ._ticker import IDLE_EXIT  # (loaded: the ticker calls this)
+
+                if counting and now - self._tick_moved > IDLE_EXIT:
+                    self._clock_every = 1
+                    self._set_lim(current, 0)
+                    self._idle_ticking()
+                return
+            self._tick_moved = now
+            if not counting:
+                self._seen = current  # (a counting bar's count is moved without the lock)
+            shown = self._shown
+            if from_ticker and shown is not None and shown[0] == current:
+                # The bar's own thread has drawn this very count: in a log a second
+                # line would only repeat it.
+                self._tick_mark = current
+                return
+            target = self._target
+            if target is not None and current >= target and not self._display.live:
+                return  # a log gets the final line in a moment, not this one before it
+            if self._verbose:
+                shown = self._shown
+                try:
+                    self._advance(current, now, False)
+                except Exception:
+                    self._display.dead = True
+                if from_ticker and self._shown is not shown:
+                    self._tick_mark = current  # drawn: the next tick waits for a move
+        finally:
+            self._lock_release()
+
+    def _stop(self) -> None:
+        if self._ticking or self._stall is not None:
+            self._stop_ticking()
+
+    def _stop_ticking(self) -> None:
+        """Off the ticker: the bar (or its loop) ended or reached its target; its
+        stall watch ends too."""
+        self._ticking = False
+        from . import _ticker
+
+        _ticker.unregister(self)
+        watch = self._stall
+        if watch is not None:
+            self._stall = None
+            watch.retire(self._clock())
+
+    def _idle_ticking(self) -> None:
+        """An idle counting bar is drawn by the ticker no more (its next call takes the
+        slow path, which registers it again), but its stall watch stays, at a low rate."""
+        self._ticking = False
+        from . import _ticker  # (loaded: the ticker calls this)
+
+        if self._stall is None or not _ticker.watch(self):
+            _ticker.unregister(self)
+
+    # ------------------------------------------------------------------ the ticker's hooks
+
+    @property
+    def interval(self) -> float:
+        """Least seconds between two renders."""
+        return self._interval
+
+    def tick(self) -> None:
+        """Show the true count now if it moved and a render is due, and watch for a
+        stall (see ``_stall``).  The ticker thread calls it (see ``_ticker``); it never
+        waits for the bar's lock."""
+        if not self._closed:
+            if self._ticking:
+                self._tick(from_ticker=True)
+            if self._stall is not None:
+                self._watch_stall()
+
+    def after_fork(self) -> None:
+        """In a child after ``fork()``: locks the parent's threads may have held are
+        replaced (the ticker may have been drawing this bar, holding its display's
+        lock too), and the bar is off the ticker."""
+        self._lock = RLock()
+        self._lock_acquire = self._lock.acquire
+        self._lock_release = self._lock.release
+        self._ticking = False
+        self._stall = None  # the parent watches its own bars
+        self._display.after_fork()

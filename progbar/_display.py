@@ -186,6 +186,7 @@ class LineDisplay(Display):
     def __init__(self, file: Stream | None) -> None:
         super().__init__(file)
         self._open: Row | None = None  # a keras-framed row whose line awaits its newline
+        self._open_on: object = None  # the stream that line is on (file=None follows stdout)
 
     def draw(self, row: Row, line: str, cells: int, final: bool) -> None:
         with self.lock:
@@ -197,6 +198,7 @@ class LineDisplay(Display):
                     pad = padding(row.prev, cells, None)
                     self.emit("\n" + line + pad + ("\n" if final else ""))
                     self._open = None if final else row
+                    self._open_on = self.stream
                 row.prev = cells
             else:
                 self._end_open()
@@ -210,7 +212,8 @@ class LineDisplay(Display):
 
     def _end_open(self) -> None:
         if self._open is not None:
-            self.emit("\n")
+            if self.stream is self._open_on:  # (not a stream redirect_stdout has left)
+                self.emit("\n")
             self._open = None
 
     def message(self, text: str) -> None:

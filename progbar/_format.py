@@ -89,7 +89,7 @@ class Snapshot:
     """Everything a line shows, captured at one instant by the controller."""
 
     __slots__ = ("current", "target", "elapsed", "per_step", "metrics", "final", "unit", "eta",
-                 "stalled")
+                 "scale", "stalled")
 
     current: float
     target: float | None
@@ -99,6 +99,7 @@ class Snapshot:
     final: bool
     unit: str
     eta: float | None
+    scale: int  # unit_scale's divisor (1000 or 1024), or 0: plain counts
     stalled: float | None  # seconds since the last step, while the bar is stalled
 
     def __init__(
@@ -111,6 +112,7 @@ class Snapshot:
         final: bool,
         unit: str = "step",
         eta: float | None = None,
+        scale: int = 0,
         stalled: float | None = None,
     ) -> None:
         self.current = current
@@ -121,6 +123,7 @@ class Snapshot:
         self.final = final
         self.unit = unit
         self.eta = eta
+        self.scale = scale
         self.stalled = stalled
 
     def __eq__(self, other: object) -> bool:
@@ -398,6 +401,58 @@ def format_count(current: float, target: float) -> str:
     return ("%" + str(_digits(target)) + "d/%d") % (current, target)
 
 
+# --------------------------------------------------------------------------- scaled units
+
+_SI_PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
+_BINARY_PREFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi")
+
+
+def _prefix(value: float, divisor: int) -> tuple[int, str]:
+    """The power of ``divisor`` that brings ``value`` below 999.5 (so that three
+    significant figures never read ``1000``), and its prefix."""
+    prefixes = _BINARY_PREFIXES if divisor == 1024 else _SI_PREFIXES
+    power = 0
+    value = abs(value)
+    while value >= 999.5 and power < len(prefixes) - 1:
+        value /= divisor
+        power += 1
+    return power, prefixes[power]
+
+
+def _decimals(scaled: float) -> int:
+    """Decimals for three significant figures: ``3.50``, ``45.1``, ``500``."""
+    scaled = abs(scaled)
+    return 2 if scaled < 9.995 else 1 if scaled < 99.95 else 0
+
+
+def format_scaled_count(current: float, target: float | None, unit: str, divisor: int) -> str:
+    """``1.20/3.50 GB``: count and target with SI (or binary, ``divisor=1024``)
+    prefixes, three significant figures, the count in the target's prefix;
+    ``500 MB`` with no target.  Below the first prefix, whole numbers stay whole."""
+    if target is None:
+        power, prefix = _prefix(current, divisor)
+        if power == 0 and float(current).is_integer():
+            return f"{current:.0f} {unit}"
+        scaled = current / divisor**power
+        return f"{scaled:.{_decimals(scaled)}f} {prefix}{unit}"
+    power, prefix = _prefix(target, divisor)
+    if power == 0 and float(target).is_integer() and float(current).is_integer():
+        return f"{current:.0f}/{target:.0f} {unit}"
+    top = target / divisor**power
+    places = _decimals(top)
+    return f"{current / divisor**power:.{places}f}/{top:.{places}f} {prefix}{unit}"
+
+
+def format_scaled_rate(per_step: float, unit: str, divisor: int) -> str:
+    """``45.1 MB/s``: the rate with a prefix, three significant figures."""
+    if per_step <= 0 or not math.isfinite(per_step):
+        return ""
+    rate = 1.0 / per_step
+    power, prefix = _prefix(rate, divisor)
+    scaled = rate / divisor**power
+    return f"{scaled:.{_decimals(scaled)}f} {prefix}{unit}/s"
+
+
 # --------------------------------------------------------------------------- fitting
 
 
@@ -590,9 +645,11 @@ def format_keras2(
     max_cells: int | None = None,
     with_bar: bool = True,
     eta_up: bool = False,
+    per_unit: Callable[[float, str], str] | None = None,
 ) -> list[Segment]:
     """Keras 2's verbose=1 line: `` 120/500 [=====>....] - ETA: 41s - loss: 0.4132``
-    (``with_bar`` and ``eta_up`` as in :func:`format_keras`)."""
+    (``with_bar`` and ``eta_up`` as in :func:`format_keras`; ``per_unit`` formats
+    the time per step of a final or unknown-length line, Keras 2's by default)."""
     target = snap.target
     metrics = _metric_segments(snap.metrics)
     if target is not None and target > 0:
@@ -612,10 +669,10 @@ def format_keras2(
             eta = snap.eta
         info = " - ETA: " + format_eta_keras(eta)
     else:
-        info = " - %.0fs" % snap.elapsed + _keras2_per_step(snap.per_step, snap.unit)
+        per_unit = _keras2_per_step if per_unit is None else per_unit
+        info = " - %.0fs" % snap.elapsed + per_unit(snap.per_step, snap.unit)
     # keras 2's bar has no separating space before it, and its brackets are ASCII
     return fit_line(head, bar, bar_width, [(info, "")], metrics, max_cells, ASCII)
-
 
 
 
@@ -631,6 +688,38 @@ def format_keras2_summary(snap: Snapshot) -> str:
     """Keras 2's verbose=2 line: `` - 12s - loss: 0.4132`` (sign fix applied)."""
     info = " - %.0fs" % snap.elapsed
     return info + "".join(text for text, _ in _metric_segments(snap.metrics))
+
+
+# --------------------------------------------------------------------------- tf_keras
+
+
+def format_tf_keras(
+    snap: Snapshot,
+    width: int,
+    max_cells: int | None = None,
+    with_bar: bool = True,
+    eta_up: bool = False,
+) -> list[Segment]:
+    """tf_keras 2.21's verbose=1 line: Keras 2's (`` 120/500 [=====>....] - ETA: 41s``),
+    whose final or unknown-length line gives the time per step as Keras 3 does
+    (``0s/step`` when it is zero, where Keras 2 says ``0us/step``)."""
+    return format_keras2(snap, width, max_cells, with_bar, eta_up,
+                         per_unit=format_time_per_unit)
+
+
+def format_tf_keras_summary(snap: Snapshot, epoch_time: float | None) -> str:
+    """tf_keras 2.21's verbose=2 line: ``8/8 - 2s - loss: 0.4132 - 25ms/epoch -
+    3ms/step`` (the sign fix applied).  ``epoch_time``: seconds from the bar's start
+    (or its previous summary) to the update that reached the target exactly; None
+    (tf_keras had no such update) leaves both times out, as tf_keras does."""
+    target = snap.target
+    count = format_count(snap.current, target) if target else "%d/Unknown" % snap.current
+    line = count + " - %.0fs" % snap.elapsed
+    line += "".join(text for text, _ in _metric_segments(snap.metrics))
+    if epoch_time is not None and target:
+        line += " -" + format_time_per_unit(epoch_time, "epoch")
+        line += " -" + format_time_per_unit(epoch_time / target, snap.unit)
+    return line
 
 
 # --------------------------------------------------------------------------- default
@@ -673,15 +762,19 @@ def format_default(
     if known:
         assert target is not None
         pct = 100.0 * snap.current / target if target else 100.0
-        head: list[Segment] = [
-            (format_count(snap.current, target), BOLD),
-            (f" {pct:3.0f}%", ""),
-        ]
+        count = (format_scaled_count(snap.current, target, snap.unit, snap.scale)
+                 if snap.scale else format_count(snap.current, target))
+        head: list[Segment] = [(count, BOLD), (f" {pct:3.0f}%", "")]
         bar = _default_bar(snap.current, target, glyphs)
         bar_width = width if with_bar else 0
     else:
-        head = [(f"{snap.current:.0f} {snap.unit}" if isinstance(snap.current, float)
-                 else f"{snap.current} {snap.unit}", BOLD)]
+        if snap.scale:
+            count = format_scaled_count(snap.current, None, snap.unit, snap.scale)
+        elif isinstance(snap.current, float):
+            count = f"{snap.current:.0f} {snap.unit}"
+        else:
+            count = f"{snap.current} {snap.unit}"
+        head = [(count, BOLD)]
         bar = _no_bar
         bar_width = 0
     clock = format_duration(snap.elapsed)
@@ -691,11 +784,96 @@ def format_default(
     elif known and not snap.final and snap.eta is not None:
         clock += "<" + format_duration(snap.eta)
     tail: list[Segment] = [(" ", ""), (clock, CYAN)] + stalled
-    rate = format_rate(snap.per_step, snap.unit)
+    rate = (format_scaled_rate(snap.per_step, snap.unit, snap.scale) if snap.scale
+            else format_rate(snap.per_step, snap.unit))
     if rate:
         tail.append((" " + rate, ""))
     return fit_line(head, bar, bar_width, tail, _metric_segments(snap.metrics),
                     max_cells, glyphs)
+
+
+# --------------------------------------------------------------------------- templates
+
+TEMPLATE_FIELDS = ("label", "count", "target", "percent", "bar", "elapsed", "eta", "rate",
+                   "unit", "metrics")
+
+
+def check_template(template: str) -> None:
+    """A ``format=`` template's fields must be :data:`TEMPLATE_FIELDS`: a
+    ``ValueError`` that lists them otherwise."""
+    from string import Formatter  # only where a template is given (imports re)
+
+    try:
+        fields = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"format={template!r} is not a valid template: {exc}") from None
+    for name in fields:
+        if name not in TEMPLATE_FIELDS:
+            known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+            raise ValueError(
+                f"unknown field {{{name}}} in format={template!r}; the fields are {known}")
+
+
+def format_template(
+    snap: Snapshot,
+    template: str,
+    width: int,
+    glyphs: Glyphs,
+    max_cells: int | None,
+    label: str | None,
+    color: bool,
+) -> tuple[str, int]:
+    """A line from a ``format=`` template and its cells.  ``{bar}`` takes the cells
+    left within ``max_cells`` (``width`` at most; ``width`` where the size is
+    unknown); a live line still too long is cut with an ellipsis, a final one (a
+    record) is wrapped."""
+    target = snap.target
+    scale = snap.scale
+    power, prefix = _prefix(target if target is not None else snap.current, scale or 1000)
+    if scale:
+        count, _, rest = format_scaled_count(snap.current, target, snap.unit, scale).partition(
+            "/" if target is not None else " ")
+        total = rest.rsplit(" ", 1)[0] if target is not None else "?"
+        unit = prefix + snap.unit
+        rate = format_scaled_rate(snap.per_step, snap.unit, scale)
+    else:
+        count = "%d" % snap.current if math.isfinite(snap.current) else str(snap.current)
+        total = "%d" % target if target is not None else "?"
+        unit = snap.unit
+        rate = format_rate(snap.per_step, snap.unit)
+    pct = 100.0 * snap.current / target if target else 100.0
+    fields = {
+        "label": label or "",
+        "count": count,
+        "target": total,
+        "percent": f"{pct:3.0f}%" if target is not None else "",
+        "elapsed": format_duration(snap.elapsed),
+        "eta": ("0:00" if snap.final
+                else format_stalled(snap.stalled) if snap.stalled is not None
+                else format_duration(snap.eta) if snap.eta is not None else "?"),
+        "rate": rate,
+        "unit": unit,
+        "metrics": " - ".join(text[3:] for text, _ in _metric_segments(snap.metrics)),
+        "bar": "",
+    }
+    plain = template.format(**fields)
+    cells = cell_width(plain)
+    if "{bar}" in template:
+        room = width if max_cells is None else min(width, max_cells - cells)
+        room = max(room, 0)
+        if room and target is not None:
+            segs = _default_bar(snap.current, target, glyphs)(room)[1:]  # no leading space
+        else:
+            segs = [(" " * room, "")]
+        cells += segments_width(segs)
+        fields["bar"] = join_segments(segs, color)
+    line = template.format(**fields)
+    if max_cells is not None and cells > max_cells:
+        if snap.final:
+            return wrap_record(line, max_cells)
+        cut = truncate_ansi(line, max(max_cells - 1, 0)) + glyphs.ellipsis
+        return cut, ansi_cells(cut)
+    return line, cells
 
 
 # --------------------------------------------------------------------------- fast path
@@ -741,6 +919,10 @@ def _duration(seconds: float, cache: dict[object, tuple[str, int]]) -> str:
         if hit is None:
             if len(cache) >= _CACHE_MAX:
                 cache.clear()
+            # Elapsed time only grows and an ETA only shrinks, a second at a time:
+            # the readings two seconds away will not come back (memory stays flat).
+            cache.pop(key - 2, None)
+            cache.pop(key + 2, None)
             hit = cache[key] = (format_duration(seconds), 0)
         return hit[0]
     return format_duration(seconds)

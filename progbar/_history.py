@@ -222,6 +222,7 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """How many epochs (rows added with :meth:`add`) the history holds."""
         return self._epochs
 
     def as_dict(self) -> dict[str, list[float]]:

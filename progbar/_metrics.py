@@ -268,6 +268,27 @@ class MetricStore:
         if self._stateful is None and self._stateless is None:
             self._stateful = frozenset()
 
+    def clear(self) -> None:
+        """Forget every metric (``Progbar.reset``); ``running`` and ``waiting`` stay
+        the same objects (the bar holds them)."""
+        self._entries.clear()
+        self.running.clear()
+        del self.waiting[:]
+
+    def add_stateful(self, names: Iterable[str]) -> None:
+        """Take ``names`` as stateful from now on (shown as passed): the next value of
+        each replaces what it had averaged so far."""
+        if self.waiting:
+            self.drain()
+        names = frozenset(names)
+        if self._stateful is not None:
+            self._stateful = self._stateful | names
+        else:
+            assert self._stateless is not None
+            self._stateless = self._stateless - names
+        for name in names:
+            self.running.pop(name, None)  # the hot paths average what is in running
+
     def is_averaged(self, name: str) -> bool:
         if self._stateful is not None:
             return name not in self._stateful

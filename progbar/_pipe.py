@@ -31,8 +31,9 @@ def copy_with_progress(
     (so ``printf 'a\\nb'`` is 2 lines, like Python's ``splitlines``).  A reader that
     goes away (``| head``) ends the copy quietly.
     """
-    unit = unit or ("byte" if count_bytes else "line")
-    bar: Progbar[Any] = Progbar(total, unit_name=unit, file=stderr, clock=clock)
+    unit = unit or ("B" if count_bytes else "line")
+    bar: Progbar[Any] = Progbar(total, unit_name=unit, file=stderr, clock=clock,
+                                unit_scale=count_bytes)
     read = getattr(source, "read1", source.read)
     count = 0
     last = b"\n"

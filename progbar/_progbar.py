@@ -7,16 +7,18 @@ its own.
 
 from __future__ import annotations
 
-import _operator as operator  # what ``operator`` re-exports, without its Python layer
 import math
+import operator
 import os
 import time
-from _thread import RLock
+
+# ``threading`` and ``weakref`` cost milliseconds at ``import progbar`` (design.md,
+# "Performance targets"); their C cores are what a bar needs.
 from _weakref import ref as _weakref
+from itertools import chain
 
 from . import _format as fmt
-from . import _ticker
-from ._counting import NO_FAST, WAITING_MAX, Counting
+from ._counting import NO_FAST, Counting, check_current
 from ._display import (
     Display,
     LineDisplay,
@@ -29,7 +31,7 @@ from ._display import (
 from ._metrics import MetricStore
 from ._rank import is_main_process, process_rank
 from ._stall import StallWatch
-from ._style import LINE, STYLES, make_style
+from ._style import LINE, STYLES, Style, make_style
 from ._track import TrackLoop
 from ._writer import (
     can_encode,
@@ -59,24 +61,16 @@ if TYPE_CHECKING:
         Iterable,
         Iterator,
         Mapping,
-        Protocol,
         TypeVar,
     )
 
+    from ._counting import Loop
     from ._handle import Handle
     from ._writer import Stream
 
     T = TypeVar("T")
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
-    class Loop(Protocol):
-        """A running loop (``TrackLoop`` or async's): it owns the count."""
-
-        plain: bool  # count() is ``top - exact.__length_hint__()``
-        top: float | int
-        exact: Any
-
-        def count(self) -> float | int: ...
 else:
     T = None
 
@@ -141,6 +135,37 @@ def _one_of(name: str, value: object, alias: str, alias_value: object) -> object
     return alias_value
 
 
+class _Keep:
+    """The type of :data:`KEEP`."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()  # reset(): "keep the target as it is"
+
+
+def _check_everyday(style: str, unit_scale: object, unit_divisor: object, delay: object,
+                    template: object) -> None:
+    """The options of everyday bars (scaled units, delay, templates)."""
+    if (isinstance(unit_divisor, bool) or not isinstance(unit_divisor, (int, float))
+            or not unit_divisor > 1):
+        raise ValueError(f"unit_divisor must be a number > 1 (1000 or 1024), got {unit_divisor!r}")
+    if (isinstance(delay, bool) or not isinstance(delay, (int, float))
+            or not 0 <= delay < math.inf):
+        raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
+    if unit_scale and style != "default":
+        raise ValueError("unit_scale applies to the default style; the keras styles print "
+                         "Keras's own count")
+    if template is not None:
+        if not isinstance(template, str):
+            raise TypeError(f"format must be a str or None, got {type(template).__name__}")
+        if style != "default":
+            raise ValueError("format= applies to the default style; the keras styles print "
+                             "Keras's own line")
+        fmt.check_template(template)
+
+
 def _check_options(
     label: object, style: object, width: object, verbose: object, interval: object,
     clock: object, unit_name: object,
@@ -179,7 +204,8 @@ class Progbar(Counting, Generic[T]):
         stateful_metrics: names shown as passed; all others are averaged.
         stateless_metrics: names that are averaged; all others are shown as passed.
         unit_name: what a step is called (``"step"``, ``"sample"``...).
-        style: ``"default"``, ``"keras"`` (Keras 3's bytes) or ``"keras2"``.
+        style: ``"default"``, ``"keras"`` (Keras 3's bytes), ``"keras2"`` (the classic
+            Keras 2 bar) or ``"tf_keras"`` (tf_keras 2.21's bytes).
         file: a text stream; None means ``sys.stdout`` looked up at each write.
         dynamic: True/False force live redraw / line mode; None detects.
         color: True/False force colour on/off; None detects.
@@ -216,6 +242,11 @@ class Progbar(Counting, Generic[T]):
         total: float | None = None,
         desc: str | None = None,
         disable: bool = False,
+        unit_scale: bool = False,
+        unit_divisor: int = 1000,
+        initial: float = 0,
+        delay: float = 0.0,
+        format: str | None = None,
         stall_after: float | None = None,
     ) -> None:
         target = _one_of("target", target, "total", total)  # type: ignore[assignment]
@@ -223,45 +254,32 @@ class Progbar(Counting, Generic[T]):
             verbose = 0
         label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
         _check_options(label, style, width, verbose, interval, clock, unit_name)
-        stall_after = _check_stall_after(stall_after)
+        _check_everyday(style, unit_scale, unit_divisor, delay, format)
+        initial = check_current(initial)
+        self._stall_after = _check_stall_after(stall_after)
         self._target = _check_target(target)
 
-        self._store = MetricStore(stateful_metrics, stateless_metrics)
-        self._record = self._store.record
-        # What the hot paths add to and append to without the lock (see MetricStore).
-        self._running = self._store.running
-        self._waiting = self._store.waiting
-        # The fast paths run while the count is below ``_lim`` (see _set_lim); the
-        # first call takes the slow path, which draws the first frame and sets it.
-        self._lim: float = NO_FAST
-        self._cap: float = NO_FAST  # the target (reaching it finalizes), inf or -inf
-        self._log_left = WAITING_MAX  # log() calls until it checks the records waiting
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
         self._start = self._clock()
         self._verbose = verbose
         self._label = fmt.clean_name(label) if label is not None else None
-        self._lock = RLock()
+        self._start_counting(MetricStore(stateful_metrics, stateless_metrics), initial)
 
         # The display: one per stream, shared with the other bars drawing on it.
-        style_class = STYLES[style]
         self._file = file  # as given (None: sys.stdout at each write); child bars reuse it
         self._drain: Callable[[], None] | None = None  # see set_drain_hook
-        self._display: Display
-        live = False
-        if verbose == 0 or disabled_by_env() or not is_main_process():
-            self._display = NullDisplay()
-        else:
-            live = detect_dynamic(file, dynamic)
-            if live and style_class.notebook_html and notebook_display(file):
-                self._display = display_for(NotebookDisplay, file)
-            else:
-                self._display = display_for(LiveDisplay if live else LineDisplay, file)
-        self._row = Row(style_class.keras_framing, bool(leave), _weakref(self))
-        if verbose == 1:
-            self._display.join(self._row)  # its place in the block, in starting order
+        self._leave = bool(leave)
+        self._dynamic = dynamic
+        live = self._open_display(STYLES[style])
         self._color = detect_color(file, color)
         # The style: throttle rule, time estimate, finalize rule and formatter.
-        self._style = make_style(style, self._start, live, width, fmt.clean_name(unit_name))
+        self._style = make_style(
+            style, self._start, live, width, fmt.clean_name(unit_name), initial,
+            int(unit_divisor) if unit_scale else 0, format)
+        self._initial = initial
+        self._delay = float(delay)
+        # Nothing is drawn before this time (delay=): a quick loop draws nothing at all.
+        self._quiet_until = self._start + self._delay if self._delay else None
         self._keras_finalize = self._style.keras_finalize  # read on the hot path
         stream = self._display.stream
         self._style.pick_glyphs(lambda text: can_encode(stream, text), self._color)
@@ -272,20 +290,10 @@ class Progbar(Counting, Generic[T]):
                 interval = NotebookDisplay.interval
         self._interval = float(interval)
 
-        self._seen: float | int = 0
         self._closed = False
         self._ended = False  # close() has drawn its last line: no bar is drawn again
         self._iterable: Iterable[T] | AsyncIterable[T] | None = None  # track()'s source
         self._iterated = False
-        # The loop running now (a TrackLoop, or async's), which owns the count while it
-        # runs (see ``current``); None outside a loop.
-        self._loop: Loop | None = None
-        self._log_mark: float | int = 0  # the step of the last log(): its weight's start
-        self._ticking = False  # registered with the ticker (see _ticker)
-        self._tick_mark: float | int | None = None  # count the ticker last drew
-        self._tick_moved = 0.0  # when the ticker last saw the count move
-        self._lock_acquire = self._lock.acquire
-        self._lock_release = self._lock.release
         # update() reads the clock once per this many calls where the style allows
         # it (0: every call -- the keras styles, and any injected clock, whose reads
         # a test or a caller may count on).
@@ -294,23 +302,9 @@ class Progbar(Counting, Generic[T]):
         # A ticker thread renders from real time; with an injected clock the caller
         # owns time, so renders happen only on the caller's thread (deterministic).
         self._may_tick = clock is None
-        self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
-        # The stall watch (see _stall): when the count last moved as the bar's own
-        # slow path saw it, and the step time of the last line drawn.
-        self._moved_count: float | int = 0
+        self._moved_count: float | int = initial  # (see _start_stall_watch)
         self._moved_at = self._start
-        self._step_time = 0.0
-        self._stall: StallWatch | None = None
-        self._stall = self._stall_watch(stall_after)
-        # A default-style bar joins the ticker at its first slow path or loop start (and
-        # stays watched once idle); one that never would -- the keras styles read the
-        # clock at every call, a bar silenced by rank draws nothing -- is watched from
-        # its start.  (Not every bar: a thread started here would be running before a
-        # DataLoader forks its workers.)
-        if (self._stall is not None and self._may_tick
-                and (not self._clock_every or self._display.dead)
-                and not _ticker.watch(self)):
-            self._stall = None  # no ticker thread (interpreter shutdown): no watch
+        self._start_stall_watch()
 
     # ------------------------------------------------------------------ properties
 
@@ -360,16 +354,49 @@ class Progbar(Counting, Generic[T]):
 
     @property
     def style(self) -> str:
-        """The style's name: ``"default"``, ``"keras"`` or ``"keras2"``."""
+        """The style's name: ``"default"``, ``"keras"``, ``"keras2"`` or ``"tf_keras"``."""
         return self._style.name
 
     @property
     def label(self) -> str | None:
-        """The text shown before the count (None: none)."""
+        """The text shown before the count (None: none).  Settable mid-run (tqdm's
+        ``set_description``): the next line shows the new label."""
         return self._label
+
+    @label.setter
+    def label(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"label must be a str or None, got {type(value).__name__}")
+        with self._lock:
+            self._label = fmt.clean_name(value) if value is not None else None
+
+    def reset(self, target: float | None | _Keep = KEEP) -> None:
+        """Start over, for reuse (a new epoch): the count back to ``initial``, the
+        metrics cleared, the clock restarted, and ``target`` replaced if given.  A
+        live line not yet finished is drawn over; a closed bar opens again."""
+        new_target = self._target if target is KEEP else _check_target(target)
+        with self._lock:
+            if self._loop is not None:
+                raise RuntimeError("reset() while this bar's own track() loop runs")
+            self._stop()
+            self._target = new_target
+            self._store.clear()
+            start = self._start = self._clock_t = self._clock()
+            self._style.restart(start)
+            self._quiet_until = start + self._delay if self._delay else None
+            self._seen = self._log_mark = self._initial
+            self._shown = self._tick_mark = None
+            if self._clock_every:
+                self._clock_every = 1
+            if self._closed:  # reused after close(): take a place on the stream again
+                self._closed = self._ended = False
+                self._open_display(type(self._style))
+            self._set_lim(self._seen, 0)  # the next call takes the slow path
+            self._start_stall_watch()
 
     @property
     def verbose(self) -> int:
+        """0 silent, 1 a live bar, 2 one line when the bar finishes (Keras's meaning)."""
         return self._verbose
 
     def metrics(self) -> dict[str, float | str]:
@@ -391,6 +418,14 @@ class Progbar(Counting, Generic[T]):
         """Replace the ``(total, count)`` of the named metrics (see :meth:`totals`)."""
         with self._lock:
             self._store.set_totals(totals)
+
+    def add_stateful_metrics(self, names: Iterable[str]) -> None:
+        """Show the metrics ``names`` as passed from now on, as if they had been in
+        ``stateful_metrics`` (Keras 2's ``_update_stateful_metrics``): for an adapter
+        that learns which of its values are running means already only after the
+        bar has started (Keras 2 knows a model's metrics after its first step)."""
+        with self._lock:
+            self._store.add_stateful(names)
 
     def refresh(self) -> None:
         """Draw the bar now, with its current count and metrics, whatever the render
@@ -429,7 +464,7 @@ class Progbar(Counting, Generic[T]):
             try:
                 # The default style draws a final line; the keras styles leave theirs.
                 seen = self._seen
-                if self._style.at_close(self._shown == (seen, self._store.snapshot())):
+                if self._style.at_close(lambda: self._shown == (seen, self._store.snapshot())):
                     self._advance(seen, self._clock(), True)
                 self._display.finish(self._row)
             except Exception:
@@ -502,10 +537,10 @@ class Progbar(Counting, Generic[T]):
     def _iterate(self, iterable: Iterable[T]) -> Iterator[T]:
         """The items of ``iterable`` through a :class:`TrackLoop` (see ``_track``)."""
         loop = TrackLoop(iterable, self._seen)
-        return loop.chunks(
+        return chain.from_iterable(loop.chunks(
             lambda: self._enter_loop(loop), self._at_chunk_end, self._leave_loop,
             self._clock, self._interval,
-        )
+        ))
 
     def _enter_loop(self, loop: Loop) -> None:
         """A loop starts: it owns the count until it ends (see ``current``)."""
@@ -517,6 +552,8 @@ class Progbar(Counting, Generic[T]):
                 self._stall.arm(self._clock())  # its first item is due from now on
         if (isinstance(loop, TrackLoop) and self._may_tick and self._verbose == 1
                 and not self._display.dead):
+            from . import _ticker  # loaded with the first bar it draws
+
             self._ticking = _ticker.register(self)  # on time inside one long chunk
 
     def _at_chunk_end(self, count: float | int) -> float | None:
@@ -541,107 +578,6 @@ class Progbar(Counting, Generic[T]):
             self.update(self._seen, finalize=True)
         self.close()
 
-    def _tick(self, now: float | None = None, from_ticker: bool = False) -> None:
-        """Show the true count now if a render is due (chunk boundaries, ticker)."""
-        if not from_ticker:
-            self._lock_acquire()
-        elif not self._lock_acquire(False):
-            # The bar's own thread is in its slow path (drawing, most likely): it does
-            # what a tick would.  Waiting here would cost that thread a wake-up of
-            # this one at every release of the lock -- the convoy that made a loop
-            # drawing at every call (interval=0) half again slower.
-            return
-        try:
-            if self._closed:
-                return
-            # A bar moved by update()/add() (see _due), or a track() loop's count
-            counting = not isinstance(self._loop, TrackLoop)
-            if counting and not self._ticking:
-                return
-            current = self.current
-            if self._seen > current:  # at a chunk boundary: no body runs, none to take off
-                current = self._seen
-            now = self._clock() if now is None else now
-            if from_ticker and current == self._tick_mark:
-                # Nothing moved since the ticker last drew it: leave the line alone.
-                # A counting bar idle for a while leaves the ticker (its next call
-                # takes the slow path, which registers it again).
-                if counting and now - self._tick_moved > _ticker.IDLE_EXIT:
-                    self._clock_every = 1
-                    self._set_lim(current, 0)
-                    self._idle_ticking()
-                return
-            self._tick_moved = now
-            if not counting:
-                self._seen = current  # (a counting bar's count is moved without the lock)
-            shown = self._shown
-            if from_ticker and shown is not None and shown[0] == current:
-                # The bar's own thread has drawn this very count: in a log a second
-                # line would only repeat it.
-                self._tick_mark = current
-                return
-            target = self._target
-            if target is not None and current >= target and not self._display.live:
-                return  # a log gets the final line in a moment, not this one before it
-            if self._verbose:
-                shown = self._shown
-                try:
-                    self._advance(current, now, False)
-                except Exception:
-                    self._display.dead = True
-                if from_ticker and self._shown is not shown:
-                    self._tick_mark = current  # drawn: the next tick waits for a move
-        finally:
-            self._lock_release()
-
-    def _stop(self) -> None:
-        if self._ticking or self._stall is not None:
-            self._stop_ticking()
-
-    def _stop_ticking(self) -> None:
-        """Off the ticker: the bar (or its loop) ended or reached its target."""
-        self._ticking = False
-        _ticker.unregister(self)
-        watch = self._stall
-        if watch is not None:
-            self._stall = None
-            watch.retire(self._clock())
-
-    def _idle_ticking(self) -> None:
-        """An idle counting bar is drawn by the ticker no more (its next call takes the
-        slow path, which registers it again), but its stall watch stays, at a low rate."""
-        self._ticking = False
-        if self._stall is None or not _ticker.watch(self):
-            _ticker.unregister(self)
-
-    # ------------------------------------------------------------------ the ticker's hooks
-
-    @property
-    def interval(self) -> float:
-        """Least seconds between two renders."""
-        return self._interval
-
-    def tick(self) -> None:
-        """Show the true count now if it moved and a render is due, and watch for a
-        stall (see ``_stall``).  The ticker thread calls it (see ``_ticker``); it never
-        waits for the bar's lock."""
-        if not self._closed:
-            if self._ticking:
-                self._tick(from_ticker=True)
-            if self._stall is not None:
-                self._watch_stall()
-
-    def after_fork(self) -> None:
-        """In a child after ``fork()``: locks the parent's threads may have held are
-        replaced (the ticker may have been drawing this bar, holding its display's
-        lock too), and the bar is off the ticker."""
-        self._lock = RLock()
-        self._lock_acquire = self._lock.acquire
-        self._lock_release = self._lock.release
-        self._ticking = False
-        self._stall = None  # the parent watches its own bars
-        self._display.after_fork()
-
     def use_ascii(self) -> None:
         """Draw with ASCII glyphs from now on (the display found that its stream
         cannot encode the others)."""
@@ -652,19 +588,46 @@ class Progbar(Counting, Generic[T]):
         if current != self._moved_count:  # when the count moved, for the stall watch
             self._moved_count = current
             self._moved_at = now
+        if finalize and self._style.finished and self._shown == (
+                current, self._store.snapshot()):
+            return  # the final line is a record: the same one is not written twice
         draw = self._style.advance(
             current, self._target, now, finalize, self._verbose, self._interval)
         if draw is not None:
+            quiet_until = self._quiet_until
+            if quiet_until is not None:
+                if now < quiet_until:
+                    return  # delay=: not yet (and a bar ending now draws nothing)
+                self._quiet_until = None
             what, per_step, final = draw
             if what == LINE:
                 self._show(current, now, per_step, final)
             else:
                 self._summary(current, now, per_step)
 
+    def _open_display(self, style_class: type[Style]) -> bool:
+        """Take this bar's place on its stream's display; True if it is live."""
+        verbose = self._verbose
+        file = self._file
+        self._display: Display
+        live = False
+        if verbose == 0 or disabled_by_env() or not is_main_process():
+            self._display = NullDisplay()
+        else:
+            live = detect_dynamic(file, self._dynamic)
+            if live and style_class.notebook_html and notebook_display(file):
+                self._display = display_for(NotebookDisplay, file)
+            else:
+                self._display = display_for(LiveDisplay if live else LineDisplay, file)
+        self._row = Row(style_class.keras_framing, self._leave, _weakref(self))
+        if verbose == 1:
+            self._display.join(self._row)  # its place in the block, in starting order
+        return live
+
     def _labelled(self, line: str, cells: int, max_cells: int | None) -> tuple[str, int]:
         """``label`` + a space before the line (cut to a third of the width at most)."""
         label = self._label
-        if label is None:
+        if label is None or self._style.places_label:
             return line, cells
         if max_cells is not None and fmt.cell_width(label) > max(max_cells // 3, 1):
             label = fmt.truncate_cells(label, max(max_cells // 3 - 1, 0)) + "…"
@@ -681,14 +644,12 @@ class Progbar(Counting, Generic[T]):
         max_cells = columns - 1 if columns else None
         room = max_cells
         if self._label is not None and max_cells is not None:
-            room = max_cells - self._labelled("", 0, max_cells)[1]
+            room = max_cells - self._labelled("", 0, max_cells)[1]  # 0 if the style places it
         color = self._color and (display.live or self._style.keras_framing)
         metrics = self._store.snapshot()
         self._shown = (current, metrics)
         line, cells = self._style.format_line(
-            current, self._target, now, per_step, final, metrics, room, color,
-            self._label is not None,
-        )
+            current, self._target, now, per_step, final, metrics, room, color, self._label)
         line, cells = self._labelled(line, cells, max_cells)
         target = self._target
         self._row.fraction = float(current) / target if target else None
@@ -704,19 +665,39 @@ class Progbar(Counting, Generic[T]):
 
     # ------------------------------------------------------------------ the stall watch
 
-    def _stall_watch(self, stall_after: float | None) -> StallWatch | None:
-        """A stall watch for a bar that shows one (see _stall): verbose=1, drawn -- or
-        silenced by its rank while the stall dump is on (the rank that hangs is rarely
-        rank 0) -- and a finite ``stall_after`` (the argument, else the environment's)."""
+    def _start_stall_watch(self) -> None:
+        """A new stall watch (see _stall) for a bar that shows a stall: verbose=1,
+        drawn -- or silenced by its rank while the stall dump is on (the rank that
+        hangs is rarely rank 0) -- and ``stall_after`` (the argument, else the
+        environment's) finite.
+
+        A default-style bar joins the ticker at its first slow path or loop start
+        (and stays watched once idle); one that never would -- the keras styles read
+        the clock at every call, a bar silenced by rank draws nothing -- is watched
+        from here.  (Not every bar: a thread started here would be running before a
+        DataLoader forks its workers.)"""
+        self._moved_count = self._seen  # when the count last moved, as _advance saw it
+        self._moved_at = self._start
+        self._step_time = 0.0  # the step time of the last line drawn
+        self._stall = None
+        self._style.stall = None
+        self._row.stalled = False
         if self._verbose != 1:
-            return None
+            return
         if self._display.dead and (
                 disabled_by_env() or is_main_process() or not stall_dump_enabled()):
-            return None
-        after = stall_after if stall_after is not None else stall_after_from_env()
+            return
+        after = self._stall_after
+        if after is None:
+            after = stall_after_from_env()
         if after is not None and after == math.inf:
-            return None
-        return StallWatch(after, self._clock, self._start, self._seen)
+            return
+        self._stall = StallWatch(after, self._clock, self._start, self._seen)
+        if self._may_tick and (not self._clock_every or self._display.dead):
+            from . import _ticker
+
+            if not _ticker.watch(self):
+                self._stall = None  # no ticker thread (interpreter shutdown): no watch
 
     def _watch_stall(self) -> None:
         """The stall watch's turn (the ticker's, or a test's ``tick()``): note a step,
@@ -737,12 +718,12 @@ class Progbar(Counting, Generic[T]):
             if target is not None and current >= target and self._loop is None:
                 self._stop_ticking()  # finished: nothing to watch
                 return
-            # The slow path saw this count arrive (exact); else the ticker sees it now.
             was = watch.stalled
+            # The slow path saw this count arrive (exact); else the ticker sees it now.
             watch.step(current, self._moved_at if current == self._moved_count else now)
             per_step = self._step_time
-            if per_step <= 0 < current:  # no line drawn yet: the mean so far
-                per_step = max(watch.last_step - self._start, 0.0) / current
+            if per_step <= 0 and current > self._initial:  # no line yet: the mean so far
+                per_step = max(watch.last_step - self._start, 0.0) / (current - self._initial)
             stalled = watch.check(now, per_step)
             if stalled is None:
                 if was:
@@ -767,8 +748,9 @@ class Progbar(Counting, Generic[T]):
         self._style.stall = None if stalled is None else (current, stalled)
         self._row.stalled = stalled is not None  # the terminal's indicator: paused
         display = self._display
-        if display.dead:
-            return
+        quiet_until = self._quiet_until
+        if display.dead or (quiet_until is not None and now < quiet_until):
+            return  # (delay=: a bar not drawn yet says nothing)
         try:
             if isinstance(display, LineDisplay):
                 if report is not None:

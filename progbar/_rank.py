@@ -49,7 +49,9 @@ def process_rank() -> int:
 
 
 def all_ranks() -> bool:
-    """``PROGBAR_ALL_RANKS=1``: every process draws, not only rank 0."""
+    """True when ``PROGBAR_ALL_RANKS=1`` asks every process of a distributed job to
+    draw, not only rank 0 (adapters that learn the rank from their framework follow
+    it too)."""
     raw = os.environ.get("PROGBAR_ALL_RANKS", "").strip().lower()
     return raw not in ("", "0", "false", "no", "off")
 

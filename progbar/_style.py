@@ -30,7 +30,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
 
-__all__ = ["STYLES", "DefaultStyle", "Draw", "Keras2Style", "KerasStyle", "Style", "make_style"]
+__all__ = ["STYLES", "DefaultStyle", "Draw", "Keras2Style", "KerasStyle", "Style", "TfKerasStyle",
+           "make_style"]
 
 LINE = "line"  # the bar's line (verbose=1)
 SUMMARY = "summary"  # the one line of a verbose=2 bar
@@ -57,11 +58,16 @@ class Style:
     keras_framing = False  # lines framed as Keras frames them (``\\b``...``\\r``, ``\\n``)
     notebook_html = False  # drawn as an HTML bar in a Jupyter kernel
 
-    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
+    places_label = False  # the style puts the bar's label in its line itself
+
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
         self.start = start  # the bar's start time
+        self.initial = initial  # the count the bar started at: rates count from there
         self.live = live  # redrawn in place (else a log)
         self.width = width if width is not None else self.default_width  # bar cells
         self.unit = unit  # what a step is called, one clean line
+        self.scale = scale  # unit_scale's divisor, or 0
         self.glyphs = fmt.ASCII
         self.last_update = self.first_update_mark()  # the throttle's mark
         self.cache: dict[object, tuple[str, int]] = {}  # the fast formatters' (see _format)
@@ -93,9 +99,20 @@ class Style:
         """The stream turned out not to encode the glyphs: ASCII from now on."""
         self.glyphs = fmt.ASCII
 
+    @property
+    def finished(self) -> bool:
+        """Has the final line been drawn?  (The keras styles draw each finalizing call,
+        as Keras does.)"""
+        return False
+
     def reopen(self) -> None:
         """The target was raised past the count: the bar is not finished any more.
         (The keras styles keep no finished state: Keras draws on as it did.)"""
+
+    def restart(self, start: float) -> None:
+        """``Progbar.reset()``: the estimate and the throttle start over at ``start``."""
+        self.start = start
+        self.last_update = self.first_update_mark()
 
     def draw_now(self) -> None:
         """The next ``advance`` draws, whatever the interval (``Progbar.refresh``)."""
@@ -111,9 +128,10 @@ class Style:
         """Called on every update with the clock read: what to draw now, if anything."""
         raise NotImplementedError
 
-    def at_close(self, unchanged: bool) -> bool:
+    def at_close(self, unchanged: Callable[[], bool]) -> bool:
         """``close()``: should a final line be drawn (through ``advance`` with
-        ``finalize``)?  ``unchanged``: the last line drawn shows this very state."""
+        ``finalize``)?  ``unchanged()``: does the last line drawn show this very state
+        (asked only if needed: it reads tensor metrics back to the host)?"""
         return False
 
     def format_line(
@@ -126,11 +144,12 @@ class Style:
         metrics: list[tuple[str, fmt.Shown]],
         max_cells: int | None,
         color: bool,
-        labelled: bool,
+        label: str | None,
     ) -> tuple[str, int]:
         """The line and its width in cells, within ``max_cells`` (None: unfitted)
-        except for a final line, which follows the final-line rule.  ``labelled``:
-        the bar puts a label before it (so no byte-exact Keras line)."""
+        except for a final line, which follows the final-line rule.  ``label``: the
+        bar's label (it goes before the line unless ``places_label``; a labelled
+        line is not Keras's byte-exact one)."""
         raise NotImplementedError
 
     def format_summary(self, current: float, target: float | None, now: float,
@@ -156,6 +175,7 @@ class Style:
             final=final,
             unit=self.unit,
             eta=eta,
+            scale=self.scale,
             stalled=stall[1] if stall is not None and stall[0] == current else None,
         )
 
@@ -200,16 +220,22 @@ class KerasStyle(Style):
     keras_finalize = True
     keras_framing = True
 
-    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
-        super().__init__(start, live, width, unit)
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
+        super().__init__(start, live, width, unit, initial)
         self._after_first: float | None = None
 
     def use_ascii(self) -> None:
         self.glyphs = fmt.KERAS_ASCII
 
+    def restart(self, start: float) -> None:
+        super().restart(start)
+        self._after_first = None
+
     def per_step(self, current: float, now: float) -> float:
         # Keras 3 excludes the first step (it holds compilation, warm-up...) once a
         # second one is there; it records the time of step one when it sees it.
+        current = current - self.initial
         if not current:
             return 0.0
         if self._after_first is not None and current > 1:
@@ -236,8 +262,8 @@ class KerasStyle(Style):
 
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    color: bool, labelled: bool) -> tuple[str, int]:
-        exact = max_cells is None and not labelled  # Keras's own bytes
+                    color: bool, label: str | None) -> tuple[str, int]:
+        exact = max_cells is None and label is None  # Keras's own bytes
         if target and exact and self.stall is None:  # the fast path: one string (_format)
             fast = fmt.format_keras_fast(
                 current, target, now - self.start, per_step, metrics, final,
@@ -273,6 +299,7 @@ class Keras2Style(Style):
         self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
 
     def per_step(self, current: float, now: float) -> float:
+        current = current - self.initial
         return (now - self.start) / current if current else 0.0
 
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
@@ -294,8 +321,8 @@ class Keras2Style(Style):
 
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    color: bool, labelled: bool) -> tuple[str, int]:
-        exact = max_cells is None and not labelled
+                    color: bool, label: str | None) -> tuple[str, int]:
+        exact = max_cells is None and label is None
         snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_keras2(
@@ -308,6 +335,88 @@ class Keras2Style(Style):
                        per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
         return fmt.format_keras2_summary(
             self.snapshot(current, target, now, per_step, True, True, metrics))
+
+
+# --------------------------------------------------------------------------- tf_keras
+
+
+class TfKerasStyle(Style):
+    """tf_keras 2.21's ``tf_keras.utils.Progbar`` (Keras 2 as TensorFlow ships it),
+    byte for byte: Keras 2's ``[=====>....]`` line, throttled whatever the target;
+    Keras 3's time estimate (the first step left out), made at drawn lines only; a
+    verbose=2 line per finalizing update, ending ``- 25ms/epoch - 3ms/step``.
+    Averaged metrics stay averaged at finalize."""
+
+    name = "tf_keras"
+    default_width = 30
+    keras_framing = True
+
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
+        super().__init__(start, live, width, unit, initial)
+        self._after_first: float | None = None
+        self._epoch_start = start  # tf_keras's epoch clock, for the verbose=2 times
+        self._epoch_end: float | None = None
+        self._epoch_time: float | None = None
+
+    def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
+        self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
+
+    def restart(self, start: float) -> None:
+        super().restart(start)
+        self._after_first = None
+        self._epoch_start, self._epoch_end, self._epoch_time = start, None, None
+
+    def per_step(self, current: float, now: float) -> float:
+        # As Keras 3 (KerasStyle.per_step); tf_keras asks only when it draws a line,
+        # so a step one that was not drawn is not left out.
+        current = current - self.initial
+        if not current:
+            return 0.0
+        if self._after_first is not None and current > 1:
+            per = (now - self._after_first) / (current - 1)
+        else:
+            per = (now - self.start) / current
+        if current == 1:
+            self._after_first = now
+        return per
+
+    def advance(self, current: float, target: float | None, now: float, finalize: bool,
+                verbose: int, interval: float) -> Draw | None:
+        draw: Draw | None = None
+        if current == target:
+            self._epoch_end = now  # the epoch's time ends where the count hit the target
+        if verbose == 1:
+            if now - self.last_update < interval and not finalize:
+                return None
+            draw = (LINE, self.per_step(current, now), finalize)
+        elif finalize:
+            self._epoch_time = None
+            # tf_keras tests the time's truth (a clock reading 0.0 counts as none)
+            if self._epoch_end and target:
+                self._epoch_time = self._epoch_end - self._epoch_start
+                self._epoch_start = now
+                self._epoch_end = None
+            draw = (SUMMARY, 0.0, True)
+        self.last_update = now
+        return draw
+
+    def format_line(self, current: float, target: float | None, now: float, per_step: float,
+                    final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
+                    color: bool, label: str | None) -> tuple[str, int]:
+        exact = max_cells is None and label is None
+        snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
+        return _fit(
+            lambda limit, with_bar: fmt.format_tf_keras(
+                snap, self.width, limit, with_bar=with_bar, eta_up=not exact
+            ),
+            color, max_cells, final, record=not exact,
+        )
+
+    def format_summary(self, current: float, target: float | None, now: float,
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+        snap = self.snapshot(current, target, now, per_step, True, True, metrics)
+        return fmt.format_tf_keras_summary(snap, self._epoch_time)
 
 
 # --------------------------------------------------------------------------- default
@@ -324,8 +433,11 @@ class DefaultStyle(Style):
     default_width = 30
     notebook_html = True
 
-    def __init__(self, start: float, live: bool, width: int | None, unit: str) -> None:
-        super().__init__(start, live, width, unit)
+    def __init__(self, start: float, live: bool, width: int | None, unit: str,
+                 initial: float = 0, scale: int = 0, template: str | None = None) -> None:
+        super().__init__(start, live, width, unit, initial, scale)
+        self.template = template  # format=: the line's layout, or None for ours
+        self.places_label = template is not None
         self._ema: float | None = None
         self._after_first: float | None = None
         self._prev_t = start
@@ -352,6 +464,7 @@ class DefaultStyle(Style):
     def per_step(self, current: float, now: float) -> float:
         # The mean since the start at the first render, then smoothed between renders
         # (the first step, with its warm-up, leaves the estimate at the second).
+        current = current - self.initial
         if current <= 0:
             return 0.0
         if self._ema is None or current <= self._prev_c:
@@ -376,8 +489,8 @@ class DefaultStyle(Style):
         per_step = self.per_step(current, now)
         if finalize:
             self._finished = True
-            if current > 0:
-                per_step = (now - self.start) / current  # the whole run's mean
+            if current > self.initial:  # the whole run's mean
+                per_step = (now - self.start) / (current - self.initial)
         if verbose == 2:
             if finalize and not self._summarized:
                 self._summarized = True
@@ -385,19 +498,33 @@ class DefaultStyle(Style):
             return None
         return (LINE, per_step, finalize)
 
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def restart(self, start: float) -> None:
+        super().restart(start)
+        self._ema = self._after_first = None
+        self._prev_t, self._prev_c = start, 0
+        self._finished = self._summarized = False
+
     def reopen(self) -> None:
         if self._finished:
             self._finished = self._summarized = False
             self.draw_now()
 
-    def at_close(self, unchanged: bool) -> bool:
+    def at_close(self, unchanged: Callable[[], bool]) -> bool:
         # A log already holding this very state gets no duplicate line.
-        return not self._finished and (self.live or not unchanged)
+        return not self._finished and (self.live or not unchanged())
 
     def format_line(self, current: float, target: float | None, now: float, per_step: float,
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    color: bool, labelled: bool) -> tuple[str, int]:
-        if target and self.stall is None:
+                    color: bool, label: str | None) -> tuple[str, int]:
+        if self.template is not None:
+            snap = self.snapshot(current, target, now, per_step, final, False, metrics)
+            return fmt.format_template(snap, self.template, self.width, self.glyphs,
+                                       max_cells, label, color)
+        if target and not self.scale and self.stall is None:
             # The fast path: one string, no segments, no Snapshot (see _format).
             eta = None
             if not final and per_step > 0:
@@ -427,13 +554,15 @@ STYLES: dict[str, type[Style]] = {
     "default": DefaultStyle,
     "keras": KerasStyle,
     "keras2": Keras2Style,
+    "tf_keras": TfKerasStyle,
 }
 
 
-def make_style(name: str, start: float, live: bool, width: int | None, unit: str) -> Style:
+def make_style(name: str, start: float, live: bool, width: int | None, unit: str,
+               initial: float = 0, scale: int = 0, template: str | None = None) -> Style:
     """A new style object for one bar (see :class:`Style`)."""
     try:
         cls = STYLES[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown style {name!r}; choose one of {', '.join(STYLES)}") from None
-    return cls(start, live, width, unit)
+    return cls(start, live, width, unit, initial, scale, template)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from itertools import chain, compress, islice
+from itertools import compress, islice
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -86,21 +86,11 @@ class TrackLoop:
         on_end: Callable[[float | int, bool], None],
         clock: Callable[[], float],
         interval: float,
-    ) -> Iterator[T]:
-        """The items, in chunks.  ``on_start()`` runs at the first pull;
-        ``on_boundary(count)`` after each full chunk, with the exact count, returning
-        the time it read (None: the bar draws nothing, no need to size chunks by time);
-        ``on_end(count, exhausted)`` once, however the loop ends."""
-        return chain.from_iterable(self._chunks(on_start, on_boundary, on_end, clock, interval))
-
-    def _chunks(
-        self,
-        on_start: Callable[[], None],
-        on_boundary: Callable[[float | int], float | None],
-        on_end: Callable[[float | int, bool], None],
-        clock: Callable[[], float],
-        interval: float,
     ) -> Iterator[Iterator[Any]]:
+        """The items in chunks, for ``chain.from_iterable``.  ``on_start()`` runs at
+        the first pull; ``on_boundary(count)`` after each full chunk, with the exact
+        count, returning the time it read (None: the bar draws nothing, so chunks are
+        not sized by time); ``on_end(count, exhausted)`` once, however the loop ends."""
         # Chunks grow from 1 by doubling, to MAX_CHUNK items, but each is kept to about
         # interval/8 of time at the rate just seen, so chunk boundaries alone draw on
         # time while the rate holds (the ticker covers a sudden slowdown).

@@ -9,8 +9,12 @@
 It subclasses ``keras.callbacks.ProgbarLogger``, so Keras sees a progress-bar logger
 in the list and does not add its own (one display, never two).  It declares itself
 ``async_safe``: Keras 3 keeps dispatching batch-end callbacks on its thread pool, so
-the display adds no device sync to the training step.  Importing this module imports
-Keras; ``import progbar`` alone never does.
+the display adds no device sync to the training step.
+
+Put it last in ``callbacks=[...]``, where Keras puts its own logger: callbacks run in
+list order, and an entry another callback adds to the logs at epoch end (a learning
+rate, a custom metric) reaches the epoch's line only if that callback ran first.
+Importing this module imports Keras; ``import progbar`` alone never does.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ class ProgbarLogger(keras.callbacks.ProgbarLogger):  # type: ignore[misc]
     ``fit`` shows ``Epoch i/N`` (when N > 1), one bar per epoch, and at epoch end its
     final line with the training and validation metrics; validation inside ``fit`` is
     silent, as in Keras.  ``evaluate`` and ``predict`` show their own bars.
+
+    Put it last in ``callbacks=[...]`` (where Keras puts its own logger), so that
+    entries other callbacks add to the logs reach the epoch's line.
     """
 
     # Keras 3 reads this before deciding whether batch-end callbacks may run on its
@@ -66,6 +73,8 @@ class ProgbarLogger(keras.callbacks.ProgbarLogger):  # type: ignore[misc]
     # ------------------------------------------------------------------ Keras hooks
 
     def set_params(self, params: dict[str, Any]) -> None:
+        """Called by Keras with ``fit``'s parameters: takes ``verbose`` from them unless
+        ``verbose`` was passed to this logger."""
         verbose = params.get("verbose", 1)
         if verbose == "auto":
             verbose = 1

@@ -12,7 +12,10 @@ bar.  Importing this module imports Lightning; ``import progbar`` alone never do
 
 from __future__ import annotations
 
+import builtins
 import math
+import pickle
+import sys
 from typing import Any
 
 import lightning.pytorch as pl
@@ -49,8 +52,18 @@ class ProgbarCallback(ProgressBar):
     ``prog_bar=True`` metrics; validation inside ``fit`` shows a transient bar under
     the training bar (``label="validation"``, gone when it ends) and its metrics join
     the epoch's final line, as in Keras (the sanity check is silent).
-    ``validate``, ``test`` and ``predict`` show their own bars.  Only global rank 0
-    prints (Lightning disables the bar elsewhere).
+    ``validate``, ``test`` and ``predict`` show their own bars, labelled as
+    Lightning's own bars label them (``Validation``, ``Testing``, ``Predicting``:
+    the ``*_description`` properties, which a subclass may override) unless a
+    ``label`` is given.  Only global rank 0 prints (Lightning disables the bar
+    elsewhere).
+
+    Like Lightning's own bars it stops cleanly when ``fit`` (or any stage) ends in an
+    exception or Ctrl-C (:meth:`on_exception`: its bars are closed, none is drawn
+    again by a later ``validate``); it pickles whatever ``file`` it was given
+    (``ddp_spawn``: ``sys.stdout``/``sys.stderr`` by name, a file opened by path by
+    its path, reopened for appending); and ``LightningModule.print(...)`` keeps its
+    ``file``/``end``/``sep`` (see :meth:`print`).
     """
 
     def __init__(self, **options: Any) -> None:
@@ -65,36 +78,75 @@ class ProgbarCallback(ProgressBar):
         self._train_bar: Progbar[Any] | None = None
         self._eval_bar: Progbar[Any] | None = None
         self._eval_seen = 0
+        self._pending = ""  # print(..., end="") text that waits for its line's end
 
     # ------------------------------------------------------------------ ProgressBar API
 
     @property
     def is_enabled(self) -> bool:
+        """Whether the bar draws (Lightning's ``ProgressBar`` interface)."""
         return self._enabled
 
     @property
     def is_disabled(self) -> bool:
+        """Whether the bar is silenced (Lightning's ``ProgressBar`` interface)."""
         return not self._enabled
 
     def disable(self) -> None:
+        """Silence the bar; Lightning calls it on every process but global rank 0."""
         self._enabled = False
 
     def enable(self) -> None:
+        """Let the bar draw again (Lightning's ``ProgressBar`` interface)."""
         self._enabled = True
 
-    def print(self, *args: Any, sep: str = " ", **kwargs: Any) -> None:
-        """Print a line above the active bar (``LightningModule.print`` lands here)."""
-        bar = self._eval_bar or self._train_bar
-        if bar is not None:
-            bar.write(sep.join(map(str, args)))
-        else:
-            print(*args, sep=sep, **kwargs)
+    def print(
+        self, *args: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None,
+        flush: bool = False,
+    ) -> None:
+        """``print()`` that keeps the bars whole (``LightningModule.print`` lands here).
+
+        Text for the screen a bar is drawn on (``file=None`` is ``sys.stdout``; on a
+        terminal ``sys.stderr`` shares it) goes above the bar through its
+        :meth:`~progbar.Progbar.write`: whole lines at once, a partial line
+        (``end=""``) waits for the rest of its line or for the bar's end.  Any other
+        ``file``, or no bar open, gets exactly what ``print`` would write there.
+        """
+        text = (" " if sep is None else sep).join(map(str, args)) + ("\n" if end is None else end)
+        bar = self._active_bar()
+        stream = sys.stdout if file is None else file
+        if bar is None or not _same_screen(bar, stream):
+            builtins.print(text, end="", file=file, flush=flush)
+            return
+        self._pending += text
+        if "\n" in self._pending:
+            lines, _, self._pending = self._pending.rpartition("\n")
+            bar.write(lines)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        """An exception or Ctrl-C ended the stage: close the bars, so that no later
+        stage (a ``validate`` after an interrupted ``fit``) draws them again."""
+        self._close(self._eval_bar)
+        self._eval_bar = None
+        self._close(self._train_bar)
+        self._train_bar = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # Bars hold streams; a spawned process starts without them.
+        # Bars hold streams; a spawned process starts without them.  A ``file``
+        # option is pickled by what names it (see _StreamByName), never as a stream.
         state = self.__dict__.copy()
         state["_train_bar"] = state["_eval_bar"] = None
+        if "file" in self._options:
+            state["_options"] = dict(self._options, file=_StreamByName.of(self._options["file"]))
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        options = state.get("_options", {})
+        if isinstance(options.get("file"), _StreamByName):
+            state["_options"] = dict(options, file=options["file"].resolve())
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ training
 
@@ -143,7 +195,7 @@ class ProgbarCallback(ProgressBar):
             # when validation ends); its metrics join the epoch's final line.
             self._start_eval(trainer.num_val_batches, transient=True)
         else:
-            self._start_eval(trainer.num_val_batches)
+            self._start_eval(trainer.num_val_batches, label=self.validation_description)
 
     def on_validation_batch_end(
         self,
@@ -160,7 +212,7 @@ class ProgbarCallback(ProgressBar):
         self._end_eval(trainer, pl_module)
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start_eval(trainer.num_test_batches)
+        self._start_eval(trainer.num_test_batches, label=self.test_description)
 
     def on_test_batch_end(
         self,
@@ -177,7 +229,7 @@ class ProgbarCallback(ProgressBar):
         self._end_eval(trainer, pl_module)
 
     def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start_eval(trainer.num_predict_batches)
+        self._start_eval(trainer.num_predict_batches, label=self.predict_description)
 
     def on_predict_batch_end(
         self,
@@ -195,19 +247,29 @@ class ProgbarCallback(ProgressBar):
 
     # ------------------------------------------------------------------ internals
 
-    def _new_bar(self, total: Any, transient: bool = False) -> Progbar[Any]:
+    def _new_bar(
+        self, total: Any, transient: bool = False, label: str | None = None
+    ) -> Progbar[Any]:
         options = self._options if self._enabled else dict(self._options, verbose=0)
         if transient:
             options = {k: v for k, v in options.items() if k not in ("label", "desc")}
             options.update(label="validation", leave=False)
+        elif label is not None and "label" not in options and "desc" not in options:
+            options = dict(options, label=label)
         return Progbar(_target(total), **options)
+
+    def _active_bar(self) -> Progbar[Any] | None:
+        bar = self._eval_bar or self._train_bar
+        return bar if bar is not None and bar.verbose and self._enabled else None
 
     def _metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Any:
         return list(self.get_metrics(trainer, pl_module).items())
 
-    def _start_eval(self, totals: Any, transient: bool = False) -> None:
+    def _start_eval(
+        self, totals: Any, transient: bool = False, label: str | None = None
+    ) -> None:
         self._close(self._eval_bar)
-        self._eval_bar = self._new_bar(totals, transient)
+        self._eval_bar = self._new_bar(totals, transient, label)
         self._eval_seen = 0
 
     def _step_eval(
@@ -232,7 +294,58 @@ class ProgbarCallback(ProgressBar):
         self._close(bar)
         self._eval_bar = None
 
-    @staticmethod
-    def _close(bar: Progbar[Any] | None) -> None:
-        if bar is not None:
-            bar.close()
+    def _close(self, bar: Progbar[Any] | None) -> None:
+        if bar is None:
+            return
+        if self._pending and bar is self._active_bar():
+            pending, self._pending = self._pending, ""
+            bar.write(pending)  # a partial printed line: its line ends with the bar
+        bar.close()
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except Exception:  # no isatty, a closed stream...
+        return False
+
+
+def _same_screen(bar: Progbar[Any], stream: object) -> bool:
+    """Would text on ``stream`` land where ``bar`` draws?  Its own stream, or two
+    terminals (stdout and stderr of one console)."""
+    return stream is bar.stream or (bar.live and _isatty(stream) and _isatty(bar.stream))
+
+
+class _StreamByName:
+    """A ``file=`` option as pickled: ``sys.stdout``/``sys.stderr`` by name (resolved
+    again in the process that unpickles it), a file opened by path by its path
+    (reopened for appending there: never truncated), a stream that pickles as it
+    is, and anything else (a socket's file, a pipe object) as None, which is
+    ``sys.stdout`` -- where Lightning's own bar writes."""
+
+    def __init__(self, kind: str, value: Any = None, encoding: str | None = None) -> None:
+        self.kind = kind
+        self.value = value
+        self.encoding = encoding
+
+    @classmethod
+    def of(cls, stream: Any) -> Any:
+        for std in ("stdout", "stderr"):
+            if stream is getattr(sys, std) or stream is getattr(sys, f"__{std}__"):
+                return cls("sys", std)
+        if stream is None:
+            return None
+        path = getattr(stream, "name", None)
+        mode = getattr(stream, "mode", "")
+        if isinstance(path, str) and isinstance(mode, str) and any(c in mode for c in "wax+"):
+            return cls("path", path, getattr(stream, "encoding", None))
+        try:
+            pickle.dumps(stream)
+        except Exception:
+            return None
+        return stream
+
+    def resolve(self) -> Any:
+        if self.kind == "sys":
+            return getattr(sys, self.value)
+        return open(self.value, "a", encoding=self.encoding)  # noqa: SIM115 (the bar's)

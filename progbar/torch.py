@@ -35,9 +35,8 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 import torch.distributed as dist
 
-from progbar import Progbar, format_epoch
+from progbar import Progbar, all_ranks, format_epoch
 from progbar import track as _track
-from progbar._rank import all_ranks
 
 __all__ = ["epochs", "format_epoch", "global_rank", "reduce_metrics", "track"]
 

@@ -34,15 +34,15 @@ from typing import Any
 # transformers ships types; the ignore is for a checker run where it is not installed.
 import transformers  # type: ignore[import-not-found, unused-ignore]
 
-from progbar import Progbar, format_epoch
-from progbar._rank import all_ranks
+from progbar import Progbar, all_ranks, format_epoch
 
 __all__ = ["ProgbarCallback", "attach"]
 
 # Logged keys that are bookkeeping, not metrics: never shown on a bar's line.
 _NOT_SHOWN = frozenset({"epoch", "step", "total_flos"})
-# Speed and timing keys of evaluation: the bar itself shows speed and time.
-_SPEED_SUFFIXES = ("_runtime", "_per_second")
+# Speed and timing keys (``eval_runtime``, ``eval_samples_per_second``,
+# ``eval_model_preparation_time``...): the bar itself shows speed and time.
+_TIMING_SUFFIXES = ("_runtime", "_per_second", "_preparation_time")
 # The Trainer's own progress displays, taken out by attach().
 _THEIR_DISPLAYS = ("ProgressCallback", "NotebookProgressCallback", "PrinterCallback")
 
@@ -96,7 +96,9 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
     - at the end, one summary line (``train_loss``, ``train_runtime``).
 
     ``trainer.evaluate()`` and ``trainer.predict()`` outside training show a bar of
-    their own, which stays, with the metrics on its final line.
+    their own, which stays: one final line, with the metrics (``eval_loss``,
+    ``test_loss``, ...).  Timings (``*_runtime``, ``*_per_second``,
+    ``*_preparation_time``) are never put on a bar's line: the bar shows time itself.
 
     Pass it through :func:`attach`, which also removes the Trainer's own bar.
     """
@@ -214,7 +216,7 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
         for key, value in logs.items():
             # with include_num_input_tokens_seen every log carries train_runtime and
             # a token rate: the bar shows time and speed itself
-            if key != "loss" and key not in _NOT_SHOWN and not key.endswith(_SPEED_SUFFIXES):
+            if key != "loss" and key not in _NOT_SHOWN and not key.endswith(_TIMING_SUFFIXES):
                 self._shown[key] = value
         bar = self._bar
         if bar is not None and not self._epoch_done:
@@ -255,7 +257,10 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
             bar = self._eval_bar = Progbar(target, **options)
             self._eval_seen = 0
         self._eval_seen += 1
-        bar.update(self._eval_seen)
+        # A standalone evaluate()/predict() draws its final line once, with the
+        # metrics, when on_evaluate/on_predict brings them: reaching the target here
+        # must not finalize it first (that would print the line twice).
+        bar.update(self._eval_seen, finalize=None if self._training else False)
 
     def on_evaluate(
         self, args: Any, state: Any, control: Any, metrics: dict[str, Any] | None = None,
@@ -265,7 +270,7 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
             return
         shown = {
             k: v for k, v in (metrics or {}).items()
-            if k not in _NOT_SHOWN and not k.endswith(_SPEED_SUFFIXES)
+            if k not in _NOT_SHOWN and not k.endswith(_TIMING_SUFFIXES)
         }
         if not self._training or self._bar is None:
             self._close_eval_bar(list(shown.items()))
@@ -285,7 +290,7 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
             return
         shown = {
             k: v for k, v in (metrics or {}).items()
-            if k not in _NOT_SHOWN and not k.endswith(_SPEED_SUFFIXES)
+            if k not in _NOT_SHOWN and not k.endswith(_TIMING_SUFFIXES)
         }
         self._close_eval_bar(list(shown.items()))
 

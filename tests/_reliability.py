@@ -2,7 +2,7 @@
 
 Each reliability test is tagged with :func:`reliability` (what was tried) and may call
 :func:`tick` once per case it tries (a hypothesis example, an input of a table); the
-``reliability_plugin`` turns both into the README "Reliability" table.  Nothing here is
+``reliability_plugin`` turns both into the table of docs/reliability.md.  Nothing here is
 a pytest plugin, so the test files also run on their own.
 """
 

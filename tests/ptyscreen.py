@@ -47,6 +47,7 @@ class Run:
     screens: dict[str, list[str]] = field(default_factory=dict)  # at each checkpoint
     final: list[str] = field(default_factory=list)  # when the child has ended
     raw: bytes = b""
+    offsets: dict[str, int] = field(default_factory=dict)  # len(raw) at each checkpoint
     returncode: int = 0
     columns: int = 80
 
@@ -129,6 +130,7 @@ def run_with_checkpoints(
                     name = name_b.decode()
                     drain_pty()  # everything written before the checkpoint is read
                     run.screens[name] = [row.rstrip() for row in screen.display]
+                    run.offsets[name] = sum(len(chunk) for chunk in chunks)
                     size = resize(name) if resize is not None else None
                     if size is not None:
                         _winsize(master, *size)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -37,6 +38,15 @@ class RecordingBar:
     @property
     def live(self) -> bool:
         return False
+
+    @property
+    def verbose(self) -> int:
+        return int(self.options.get("verbose", 1))
+
+    @property
+    def stream(self) -> Any:
+        file = self.options.get("file")
+        return sys.stdout if file is None else file
 
     def refresh(self) -> None:
         self.calls.append(("refresh",))

@@ -1,4 +1,4 @@
-"""A pytest plugin that records what the reliability tests tried, for the README table.
+"""A pytest plugin that records what the reliability tests tried, for docs/reliability.md.
 
 Loaded only by ``tests/reliability_report.py`` (``-p reliability_plugin``); it writes
 ``{"rows": [{"area", "what", "cases", "outcome", "tests"}]}`` to the path in

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
+import pickle
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -122,6 +125,9 @@ class TinyModel(pl.LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self.log("val_loss", self._loss(batch), prog_bar=True)
 
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("test_loss", self._loss(batch), prog_bar=True)
+
     def predict_step(self, batch: Any, batch_idx: int) -> Any:
         return self.layer(batch[0])
 
@@ -155,12 +161,17 @@ def test_real_trainer_fit_replaces_tqdm(capsys: pytest.CaptureFixture[str]) -> N
     assert "hidden" not in out.getvalue()
     assert len(lines) == 4  # the sanity check and the validation runs are silent
     (validated,) = trainer.validate(model, _loader(), verbose=False)
+    (tested,) = trainer.test(model, _loader(), verbose=False)
     trainer.predict(model, _loader())
     lines = out.getvalue().splitlines()
-    assert lines[4].startswith("4/4 100%") and lines[4].endswith(
+    # standalone stages are labelled as Lightning's own bars label them
+    assert lines[4].startswith("Validation 4/4 100%") and lines[4].endswith(
         f"val_loss: {validated['val_loss']:.4f}"
     )
-    assert lines[5].startswith("4/4 100%") and len(lines) == 6
+    assert lines[5].startswith("Testing 4/4 100%") and lines[5].endswith(
+        f"test_loss: {tested['test_loss']:.4f}"
+    )
+    assert lines[6].startswith("Predicting 4/4 100%") and len(lines) == 7
     assert "\r" not in capsys.readouterr().out  # no tqdm bar anywhere
 
 
@@ -183,3 +194,164 @@ def test_real_fit_shows_validation_as_a_transient_bar_under_training() -> None:
     assert [row.split()[0] for row in rows] == ["Epoch", "4/4", "Epoch", "4/4"]
     assert "val_loss" in rows[1] and "val_loss" in rows[3]  # joined the epoch's line
     assert not any("validation" in row for row in rows)  # transient: gone
+
+
+def _trainer(cb: ProgbarCallback, **kw: Any) -> Any:
+    base: dict[str, Any] = dict(
+        max_epochs=2, accelerator="cpu", devices=1, enable_checkpointing=False,
+        logger=False, enable_model_summary=False, callbacks=[cb], num_sanity_val_steps=0,
+    )
+    base.update(kw)
+    return pl.Trainer(**base)
+
+
+class FailingModel(TinyModel):
+    """Fails (Ctrl-C or an error) at the third step of the first epoch."""
+
+    def __init__(self, failure: type[BaseException]) -> None:
+        super().__init__()
+        self.failure = failure
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        if self.current_epoch == 0 and batch_idx == 2:
+            raise self.failure("stop")
+        return super().training_step(batch, batch_idx)
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_real_fit_interrupted_then_validate_draws_no_dead_bar(
+    failure: type[BaseException],
+) -> None:
+    # Lightning calls on_exception (Ctrl-C: then exits) and never on_train_end: the
+    # training bar must be closed there, or the next stage's bar is drawn in a block
+    # with the dead training bar under it, redrawn at every frame.
+    pyte = importlib.import_module("pyte")
+    signal = importlib.import_module("signal")
+    torch.manual_seed(0)
+    out = io.StringIO()
+    cb = ProgbarCallback(file=out, dynamic=True, interval=0)
+    trainer = _trainer(cb)
+    model = FailingModel(failure)
+    handler = signal.getsignal(signal.SIGINT)  # Lightning ignores SIGINT after Ctrl-C
+    try:
+        with pytest.raises(SystemExit if failure is KeyboardInterrupt else failure):
+            trainer.fit(model, _loader(), _loader())
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    stopped = len(out.getvalue())
+    (validated,) = trainer.validate(model, _loader(), verbose=False)
+    screen = pyte.Screen(120, 10)
+    pyte.Stream(screen).feed(out.getvalue().replace("\n", "\r\n"))
+    rows = [row.rstrip() for row in screen.display if row.strip()]
+    assert len(rows) == 3, rows
+    assert rows[0] == "Epoch 1/2"
+    assert rows[1].startswith("2/4  50%") and " - loss: " in rows[1]  # where it stopped
+    assert rows[2].startswith("Validation 4/4 100%")
+    assert rows[2].endswith(f" - val_loss: {validated['val_loss']:.4f}")
+    after = out.getvalue()[stopped:]
+    assert " - loss: " not in after and "\x1b[1A" not in after  # the dead bar: never again
+
+
+class PrintingModel(TinyModel):
+    """Prints as Lightning's own progress-bar tests do, to several streams."""
+
+    def __init__(self, screen: io.StringIO) -> None:
+        super().__init__()
+        self.screen = screen
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        self.print(f"step {batch_idx}", end="; ", file=self.screen)  # the bar's stream
+        if batch_idx == 1:
+            self.print("half", "way", sep="-", file=self.screen)
+        return super().training_step(batch, batch_idx)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.print("validation_step", file=sys.stderr)  # another stream: printed as is
+        super().validation_step(batch, batch_idx)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.print("test_step", end="")
+        super().test_step(batch, batch_idx)
+
+
+def test_real_print_passes_file_sep_and_end_through(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    torch.manual_seed(0)
+    out = io.StringIO()
+    cb = ProgbarCallback(file=out, dynamic=False)
+    trainer = _trainer(cb, max_epochs=1, limit_val_batches=2, limit_test_batches=2)
+    model = PrintingModel(out)
+    trainer.fit(model, _loader(), _loader())
+    trainer.test(model, _loader(), verbose=False)
+    lines = out.getvalue().splitlines()
+    # A partial line (end="; ") waits for the rest of its line, then goes above the
+    # bar; what is left when the bar ends is written before its final line.
+    assert lines[0] == "step 0; step 1; half-way"
+    assert lines[1] == "step 2; step 3; "
+    assert lines[2].startswith("4/4 100%")
+    assert lines[3].startswith("Testing 2/2 100%") and len(lines) == 4
+    captured = capsys.readouterr()
+    assert captured.err.count("validation_step\n") == 2  # file=sys.stderr kept
+    assert captured.out.endswith("test_steptest_step")  # end="" kept, on stdout
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_print_to_another_terminal_stream_goes_above_the_live_bar() -> None:
+    # stdout and stderr of one console share the screen: text for either goes
+    # through the live bar (as tqdm's write does), so it never tears the bar's line.
+    screen, other = _Tty(), _Tty()
+    cb = ProgbarCallback(file=screen, dynamic=True, interval=0)
+    cb._train_bar = bar = plg.Progbar(4, file=screen, dynamic=True, interval=0)
+    bar.update(1)
+    cb.print("to stderr", file=other)
+    cb.print("partial", end="", file=screen)
+    assert other.getvalue() == ""
+    assert "to stderr" in screen.getvalue() and "partial" not in screen.getvalue()
+    cb.on_exception(None, None, RuntimeError("stop"))  # type: ignore[arg-type]
+    assert "partial" in screen.getvalue() and cb._train_bar is None and bar.closed
+
+
+def _picklable(cb: ProgbarCallback) -> ProgbarCallback:
+    clone = pickle.loads(pickle.dumps(cb))
+    assert isinstance(clone, ProgbarCallback)
+    return clone
+
+
+def test_pickles_whatever_file_it_was_given(tmp_path: Any) -> None:
+    assert _picklable(ProgbarCallback(file=sys.stderr))._options["file"] is sys.stderr
+    assert _picklable(ProgbarCallback(file=sys.stdout))._options["file"] is sys.stdout
+    assert _picklable(ProgbarCallback())._options.get("file") is None
+    with open(tmp_path / "train.log", "w") as log:
+        log.write("before\n")
+        log.flush()
+        clone = _picklable(ProgbarCallback(file=log, dynamic=False))
+    reopened = clone._options["file"]
+    assert reopened.name == str(tmp_path / "train.log") and "a" in reopened.mode
+    trainer = _trainer(clone, max_epochs=1, limit_val_batches=1)
+    trainer.fit(TinyModel(), _loader(), _loader())  # the unpickled callback in use
+    reopened.close()
+    logged = (tmp_path / "train.log").read_text().splitlines()
+    assert logged[0] == "before" and logged[1].startswith("4/4 100%")  # appended
+    read, write = os.pipe()
+    with os.fdopen(write, "w") as pipe:  # no name, no pickle: sys.stdout, as Lightning's
+        assert _picklable(ProgbarCallback(file=pipe))._options["file"] is None
+    os.close(read)
+    memory = io.StringIO("kept")
+    assert _picklable(ProgbarCallback(file=memory))._options["file"].getvalue() == "kept"
+
+
+def test_real_ddp_spawn_with_file_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    # ddp_spawn pickles the Trainer's callbacks into each process it starts; only
+    # global rank 0 draws, on its own sys.stderr.
+    cb = ProgbarCallback(file=sys.stderr, dynamic=False)
+    trainer = _trainer(cb, max_epochs=1, devices=2, strategy="ddp_spawn")
+    trainer.fit(TinyModel(), _loader(), _loader())
+    err = capfd.readouterr().err
+    finals = [line for line in err.splitlines() if line.startswith("2/2 100%")]
+    assert len(finals) == 1, err  # 4 batches over 2 processes; one display
+    assert " - loss: " in finals[0] and " - val_loss: " in finals[0]

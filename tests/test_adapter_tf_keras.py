@@ -3,12 +3,14 @@ fit, evaluate, predict -- compared with ``History``, and its logic on tensor log
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 from typing import Any, Iterator
 
 import pytest
+from conftest import FakeClock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
 tf_keras = pytest.importorskip("tf_keras", reason="needs tf_keras (the `tf` extra)")
@@ -102,7 +104,8 @@ def test_fit_adds_no_logger_of_its_own() -> None:
 
 def test_tensor_logs_and_verbose_override() -> None:
     out = io.StringIO()
-    cb = ProgbarLogger(file=out, dynamic=True)
+    # driven by hand, with no model to learn metric names from: named as stateful
+    cb = ProgbarLogger(file=out, dynamic=True, stateful_metrics=["loss", "acc"])
     cb.set_params({"verbose": 1, "epochs": 1, "steps": 2})
     cb.on_train_begin()
     cb.on_epoch_begin(0)
@@ -126,3 +129,81 @@ def test_options_are_checked_at_construction() -> None:
         ProgbarLogger(style="nope")
     with pytest.raises(TypeError, match="target"):
         ProgbarLogger(target=3)
+
+
+# --------------------------------------------------------------------------- tf_keras's own
+
+
+class _ExtraLogs(tf_keras.Model):  # type: ignore[misc]
+    """A custom train_step returning entries that are not model metrics: tf_keras's
+    own logger averages those over the epoch (model metrics are running means)."""
+
+    def train_step(self, data: Any) -> Any:
+        logs = super().train_step(data)
+        logs["extra"] = tf.cast(self._train_counter, tf.float32) * 1.5  # 0, 1.5, 3, ...
+        logs["gap"] = logs["loss"] - logs["mae"]  # a tensor, different at each step
+        return logs
+
+
+def _extra_model() -> Any:
+    tf_keras.utils.set_random_seed(0)
+    inputs = tf_keras.layers.Input((4,))
+    model = _ExtraLogs(inputs, tf_keras.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse", metrics=["mae"])
+    return model
+
+
+class _AddsAtEpochEnd(tf_keras.callbacks.Callback):  # type: ignore[misc]
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None:
+            logs["late"] = 0.25 * (epoch + 1)
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_real_custom_train_step_equals_tf_keras_own_logger_byte_for_byte(
+    verbose: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tf_keras's own logger and ours (style="tf_keras") watch the same run: same logs,
+    # same frozen clock (tf_keras reads its module's `time`; ours takes clock=), both
+    # redrawing in place as tf_keras does on Linux.  Their output is the same bytes:
+    # the model's metrics as passed, `extra` and `gap` averaged over the epoch.
+    from tf_keras.src.utils import generic_utils
+
+    frozen = FakeClock(1000.0)
+    monkeypatch.setattr(generic_utils, "time", frozen)
+    x, y = _data()
+    model = _extra_model()
+    ours = io.StringIO()
+    theirs = io.StringIO()
+    with contextlib.redirect_stdout(theirs):
+        history = model.fit(
+            x, y, batch_size=16, epochs=2, validation_data=(x[:16], y[:16]),
+            verbose=verbose,
+            callbacks=[_AddsAtEpochEnd(), tf_keras.callbacks.ProgbarLogger(count_mode="steps"),
+                       ProgbarLogger(file=ours, dynamic=True, style="tf_keras", clock=frozen)],
+        )
+        model.evaluate(x, y, batch_size=16, verbose=verbose, callbacks=[
+            tf_keras.callbacks.ProgbarLogger(count_mode="steps"),
+            ProgbarLogger(file=ours, dynamic=True, style="tf_keras", clock=frozen)])
+    assert ours.getvalue() == theirs.getvalue()
+    final = ours.getvalue().split("Epoch 2/2\n")[1].split("\n")[0].rsplit("\r", 1)[-1]
+    # verbose=1: `extra` is the mean of the epoch's values (+ the epoch-end value once
+    # more, as tf_keras does: (6 + 7.5 + 9 + 10.5 + 10.5) / 5), not the last one that
+    # History holds; verbose=2 calls no batch hook, so there is only that one.
+    assert history.history["extra"][1] == 10.5
+    assert f" - extra: {8.7 if verbose == 1 else 10.5:.4f} - " in final, final
+    assert f" - loss: {history.history['loss'][1]:.4f} - " in final
+    assert " - val_mae: " in final and " - late: 0.5000" in final  # listed before: in
+
+
+def test_real_callback_listed_after_the_logger_misses_the_epoch_line() -> None:
+    # Why the logger goes last (as Keras puts its own): callbacks run in list order.
+    x, y = _data()
+    first, last = io.StringIO(), io.StringIO()
+    _model().fit(x, y, batch_size=16, epochs=1, verbose=2, callbacks=[
+        ProgbarLogger(file=first, dynamic=False), _AddsAtEpochEnd(),
+    ])
+    _model().fit(x, y, batch_size=16, epochs=1, verbose=2, callbacks=[
+        _AddsAtEpochEnd(), ProgbarLogger(file=last, dynamic=False),
+    ])
+    assert "late" not in first.getvalue() and " - late: 0.2500" in last.getvalue()

@@ -392,3 +392,22 @@ def test_real_trainer_in_a_notebook_kernel(tmp_path: Any) -> None:
         assert plain.startswith("10/10 100%") and " - eval_loss: " in plain, plain
         assert "<div" in html and "<progress" not in html  # ours, not the Trainer's
     assert "it/s" not in text and "\r" not in text
+
+
+def test_real_standalone_evaluate_and_predict_print_one_line_each(tmp_path: Any) -> None:
+    # Run on their own (not inside train()), each prints exactly one final line with
+    # its metrics; the Trainer's timings (runtime, rates, model preparation) stay off.
+    trainer = _trainer(tmp_path)
+    out = io.StringIO()
+    attach(trainer, file=out, dynamic=False)
+    metrics = trainer.evaluate()
+    predicted = trainer.predict(_Tokens(8, 2))
+    assert "eval_model_preparation_time" in metrics  # the key the line must not show
+    assert "test_model_preparation_time" in predicted.metrics
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    evaluated, predict = lines
+    assert re.fullmatch(r"3/3 100% 0:\d\d [^-]+ - eval_loss: " + re.escape(
+        f"{metrics['eval_loss']:.4f}"), evaluated), evaluated
+    assert re.fullmatch(r"2/2 100% 0:\d\d [^-]+ - test_loss: " + re.escape(
+        f"{predicted.metrics['test_loss']:.4f}"), predict), predict

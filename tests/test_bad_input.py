@@ -18,7 +18,7 @@ from progbar import Progbar, track
 
 torch = optional_import("torch")  # absent from the core-only runs on other Pythons
 
-STYLES = ("default", "keras", "keras2")
+STYLES = ("default", "keras", "keras2", "tf_keras")
 
 
 def _bar(style: str = "default", live: bool = False, **kw: Any) -> tuple[Progbar[Any], Any]:

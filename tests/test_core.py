@@ -417,7 +417,7 @@ def test_a_huge_int_after_floats_never_raises() -> None:
     assert huge.metrics() == {"h": "2.5000e+400"}
 
 
-@pytest.mark.parametrize("style", ["default", "keras", "keras2"])
+@pytest.mark.parametrize("style", ["default", "keras", "keras2", "tf_keras"])
 def test_refresh_draws_the_true_count_whatever_the_interval(style: str) -> None:
     bar, out, clock = make(10, dynamic=True, interval=60, style=style)
     for i in range(1, 9):
@@ -430,3 +430,21 @@ def test_refresh_draws_the_true_count_whatever_the_interval(style: str) -> None:
     closed = out.getvalue()
     bar.refresh()  # after close: nothing more
     assert out.getvalue() == closed
+
+
+@pytest.mark.parametrize("mode", ["stateful", "stateless", "log"])
+def test_add_stateful_metrics_shows_those_as_passed_from_then_on(mode: str) -> None:
+    # Keras 2's logger learns the model's metric names after the first step: from
+    # then on those are shown as passed; the others stay averaged.
+    kw: dict[str, Any] = {"stateless_metrics": ["loss", "extra"]} if mode == "stateless" else {}
+    bar, out, clock = make(4, **kw)
+    bar.update(1, [("loss", 1.0), ("extra", 1.0)])
+    if mode == "log":
+        bar.log(loss=3.0, extra=3.0)  # waiting records are applied before the change
+        bar.update(2)
+    else:
+        bar.update(2, [("loss", 3.0), ("extra", 3.0)])
+    assert bar.metrics() == {"loss": 2.0, "extra": 2.0}
+    bar.add_stateful_metrics(["loss"])
+    bar.update(3, [("loss", 5.0), ("extra", 5.0)])
+    assert bar.metrics() == {"loss": 5.0, "extra": 3.0}

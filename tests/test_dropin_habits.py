@@ -103,3 +103,20 @@ def test_reopened_bar_on_a_terminal_shows_the_true_count() -> None:
     assert any(row.startswith("3/4") for row in run.rows("raised"))
     assert run.rows()[-1].startswith("3/4") and not any(
         row.startswith("2/2") and "3/4" in row for row in run.rows())
+
+
+def test_a_repeated_finalizing_update_writes_no_second_final_line() -> None:
+    for dynamic in (False, True):
+        out = io.StringIO()
+        clock = FakeClock()
+        bar = Progbar(5, file=out, dynamic=dynamic, clock=clock, interval=0)
+        bar.update(5, [("loss", 1.0)])
+        clock.now += 1
+        bar.update(5)  # the same state: no second record
+        bar.close()
+        assert out.getvalue().count("5/5") == 1, out.getvalue()
+        bar2 = Progbar(5, file=out, dynamic=dynamic, clock=clock, interval=0)
+        bar2.update(5, [("loss", 1.0)])
+        bar2.update(5, [("val_loss", 2.0)], finalize=True)  # new metrics: a new record
+        bar2.close()
+        assert "val_loss: 2.0000" in out.getvalue().splitlines()[-1]

@@ -48,7 +48,7 @@ snapshots = st.builds(
 glyphs = st.sampled_from([fmt.UNICODE, fmt.UNICODE_PLAIN, fmt.ASCII])
 
 
-@reliability("Fuzzing", "formatter: random snapshots (huge/negative counts, odd times, any text) × widths × 3 styles + summaries → never raises; fitted lines ≤ max cells")
+@reliability("Fuzzing", "formatter: random snapshots (huge/negative counts, odd times, any text) × widths × 4 styles + summaries → never raises; fitted lines ≤ max cells")
 @given(
     snap=snapshots,
     width=st.integers(1, 500),
@@ -69,6 +69,7 @@ def test_fuzz_formatter(
         fmt.format_default(snap, width, glyph, max_cells, with_bar),
         fmt.format_keras(snap, width, glyph, max_cells),
         fmt.format_keras2(snap, width, max_cells),
+        fmt.format_tf_keras(snap, width, max_cells),
     ]
     for segs in lines:
         line = fmt.join_segments(segs, True)
@@ -76,7 +77,8 @@ def test_fuzz_formatter(
         if max_cells is not None:
             assert fmt.segments_width(segs) <= max_cells
             assert cells(fmt.join_segments(segs, False)) <= max_cells
-    for summary in (fmt.format_keras_summary(snap), fmt.format_keras2_summary(snap)):
+    for summary in (fmt.format_keras_summary(snap), fmt.format_keras2_summary(snap),
+                    fmt.format_tf_keras_summary(snap, snap.elapsed)):
         assert "\n" not in summary and "\r" not in summary
 
 

@@ -43,7 +43,16 @@ def test_bytes_mode_is_binary_safe() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == data
     last = proc.stderr.decode().splitlines()[-1]
-    assert re.match(rf"{len(data)} B \d", last), last
+    assert len(data) == 1_049_370
+    assert re.match(r"1\.05 MB 0:\d\d [\d.]+ [kMGT]?B/s$", last), last
+
+
+def test_bytes_mode_scales_count_target_and_rate() -> None:
+    data = b"x" * 2_500_000
+    proc = run_cli(["--bytes", "--total", "5000000"], data)
+    assert proc.stdout == data
+    last = proc.stderr.decode().splitlines()[-1]
+    assert re.match(r"2\.50/5\.00 MB  50% 0:\d\d [\d.]+ [kMGT]?B/s$", last), last
 
 
 def test_unknown_total_counts_a_last_line_without_newline() -> None:
@@ -80,7 +89,7 @@ def test_copy_in_process_with_an_injected_clock(count_bytes: bool) -> None:
     n = copy_with_progress(Slow(data), out, err, count_bytes=count_bytes, clock=clock)
     assert out.getvalue() == data
     assert n == (len(data) if count_bytes else 12)
-    assert err.getvalue().splitlines()[-1].startswith(f"{n} {'byte' if count_bytes else 'line'}")
+    assert err.getvalue().splitlines()[-1].startswith(f"{n} {'B' if count_bytes else 'line'}")
 
 
 def test_a_reader_that_goes_away_ends_the_copy_quietly() -> None:

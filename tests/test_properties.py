@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from progbar import Progbar, track
 
-STYLES = ("default", "keras", "keras2")
+STYLES = ("default", "keras", "keras2", "tf_keras")
 
 _PTY: tuple[int, int] | None = None
 
@@ -69,7 +69,7 @@ def _call_sequence(max_current: int) -> Any:
 
 @reliability(
     "Properties",
-    "live mode: every line fits `columns - 1` cells (widths 10-300, 3 styles, random "
+    "live mode: every line fits `columns - 1` cells (widths 10-300, 4 styles, random "
     "names/values incl. wide Unicode, emoji, escapes; current past target/negative)",
 )
 @given(
@@ -119,7 +119,7 @@ def _last_count(output: str) -> int:
     return int(match.group(1))
 
 
-@reliability("Properties", "the count shown is the last `current` passed (3 styles, live and line mode, backwards and past target)")
+@reliability("Properties", "the count shown is the last `current` passed (4 styles, live and line mode, backwards and past target)")
 @given(
     style=st.sampled_from(STYLES),
     live=st.booleans(),
@@ -199,7 +199,7 @@ def _shown_value(line: str, name: str) -> float:
     return float(m.group(1))
 
 
-@reliability("Properties", "averaged metrics equal an independently computed step-weighted mean; stateful shown as passed (3 styles)")
+@reliability("Properties", "averaged metrics equal an independently computed step-weighted mean; stateful shown as passed (4 styles)")
 @given(
     style=st.sampled_from(STYLES),
     target=st.one_of(st.none(), st.integers(1, 500)),
@@ -271,7 +271,7 @@ def test_track_log_means(logs: list[float | None]) -> None:
 # --------------------------------------------------------------------------- line mode
 
 
-@reliability("Properties", "line mode never emits `\\r`, `\\b` or ANSI (3 styles, verbose 1 and 2, escapes in names/values/units)")
+@reliability("Properties", "line mode never emits `\\r`, `\\b` or ANSI (4 styles, verbose 1 and 2, escapes in names/values/units)")
 @given(
     style=st.sampled_from(STYLES),
     verbose=st.sampled_from([1, 2]),

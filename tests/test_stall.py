@@ -176,6 +176,23 @@ def test_an_outer_loop_is_not_stalled_while_its_inner_loop_moves() -> None:
     epochs.close()
 
 
+def test_reset_starts_a_new_watch() -> None:
+    clock, out = FakeClock(), io.StringIO()
+    bar = Progbar(100, label="epoch", file=out, dynamic=False, clock=clock, stall_after=30)
+    run_to(bar, clock, 40, 1.0)
+    clock.now += 31
+    bar.tick()
+    bar.reset()  # a new epoch: its own clock, nothing stalled yet
+    clock.now += 29
+    bar.tick()
+    run_to(bar, clock, 10, 1.0)
+    clock.now += 31
+    bar.tick()
+    assert [line.split(" stalled")[0] for line in stall_lines(out)] == [
+        "epoch 40/100", "epoch 10/100"]
+    bar.close()
+
+
 # --------------------------------------------------------------------------- live
 
 
@@ -209,7 +226,17 @@ def test_a_live_line_shows_the_stall_in_place_of_its_eta_ticking_then_the_eta_ag
     bar.close()
 
 
-@pytest.mark.parametrize("style", ["keras", "keras2"])
+def test_a_template_shows_the_stall_in_its_eta_field() -> None:
+    clock, out = FakeClock(), io.StringIO()
+    bar = Progbar(1000, file=out, dynamic=True, color=False, clock=clock, stall_after=60,
+                  format="{count}/{target} [{eta}]")
+    run_to(bar, clock, 420, 0.21)
+    clock.now += 65.0
+    bar.tick()
+    assert screen_of(out.getvalue())[-1] == "420/1000 [stalled 1:05]"
+
+
+@pytest.mark.parametrize("style", ["keras", "keras2", "tf_keras"])
 def test_the_keras_styles_show_the_stall_in_place_of_their_eta(style: str) -> None:
     clock, out = FakeClock(), io.StringIO()
     bar = Progbar(1000, file=out, dynamic=True, color=False, clock=clock, style=style,

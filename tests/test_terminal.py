@@ -31,7 +31,7 @@ if {hard_exit}:
 """
 
 
-@pytest.mark.parametrize("style", ["default", "keras", "keras2"])
+@pytest.mark.parametrize("style", ["default", "keras", "keras2", "tf_keras"])
 def test_narrow_terminal_shows_one_unwrapped_line(style: str) -> None:
     res = run_on_pty(SCRIPT.format(style=style, stop=50, hard_exit=True), cols=40)
     assert res.returncode == 0
@@ -44,7 +44,7 @@ def test_narrow_terminal_shows_one_unwrapped_line(style: str) -> None:
 NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "precision", "recall", "auc", "lr")
 
 
-@pytest.mark.parametrize("style", ["default", "keras", "keras2"])
+@pytest.mark.parametrize("style", ["default", "keras", "keras2", "tf_keras"])
 def test_final_line_is_a_record_with_every_metric(style: str) -> None:
     # The final line is never elided: too long for 40 columns, it drops the bar
     # glyphs and wraps (it is printed once, never redrawn), keeping every metric.
@@ -60,12 +60,12 @@ def test_final_line_is_a_record_with_every_metric(style: str) -> None:
     assert res.raw.rstrip(b" ").endswith(b"\n")
 
 
-@pytest.mark.parametrize("style", ["default", "keras", "keras2"])
+@pytest.mark.parametrize("style", ["default", "keras", "keras2", "tf_keras"])
 def test_final_line_that_fits_keeps_its_bar(style: str) -> None:
     res = run_on_pty(SCRIPT.format(style=style, stop=100, hard_exit=False), cols=200)
     (line,) = res.nonblank()
     assert line.startswith("100/100") and cell_width(line) <= 199
-    assert ("[" if style == "keras2" else "━") in line
+    assert ("[" if style in ("keras2", "tf_keras") else "━") in line
 
 
 def test_wide_terminal_shows_every_metric() -> None:
@@ -198,9 +198,10 @@ def test_shell_pipeline_into_head() -> None:
     assert proc.stdout.count(b"\n") == 1
 
 
-def test_import_loads_no_numpy_and_no_framework() -> None:
+def test_import_loads_no_numpy_no_framework_and_no_pool() -> None:
     code = ("import sys, progbar\n"
-            "heavy = ['numpy', 'keras', 'torch', 'lightning', 'IPython', 'tensorflow']\n"
+            "heavy = ['numpy', 'keras', 'torch', 'lightning', 'IPython', 'tensorflow',\n"
+            "         'pandas', 'dask', 'distributed', 'concurrent.futures', 'inspect']\n"
             "print([m for m in heavy if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -1,0 +1,238 @@
+"""Files: a bar of a file's size in bytes, moved by its reads and writes.
+
+``progbar.open(path, mode)`` opens the file in binary mode, wraps that in a
+:class:`ProgressFile` and, for a text mode, puts an ``io.TextIOWrapper`` over it: the
+text layer reads the wrapper in chunks, so a text file counts the bytes of the file
+underneath (what its size is measured in), not characters.  ``wrap_file`` wraps a
+file object that is already open.  Only the public API of ``Progbar`` is used.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import IO, Any, Iterable, Iterator
+
+from ._progbar import Progbar
+
+__all__ = ["ProgressFile", "open", "wrap_file"]
+
+_builtin_open = open
+_unit_scale_known: bool | None = None
+
+
+def _accepts_unit_scale() -> bool:
+    """Whether this Progbar takes ``unit_scale=`` (asked once, on first use)."""
+    global _unit_scale_known
+    if _unit_scale_known is None:
+        import inspect
+
+        _unit_scale_known = "unit_scale" in inspect.signature(Progbar).parameters
+    return _unit_scale_known
+
+
+def _byte_options(options: dict[str, Any], name: object) -> dict[str, Any]:
+    options.setdefault("unit_name", "B")
+    if _accepts_unit_scale():
+        options.setdefault("unit_scale", True)
+    if "label" not in options and "desc" not in options and isinstance(name, str):
+        options["label"] = os.path.basename(name)
+    return options
+
+
+class ProgressFile:
+    """A file object whose reads and writes move :attr:`bar` by the bytes they move.
+
+    Every other attribute is the wrapped file's.  Closing it closes the file and the
+    bar; it is a context manager and iterates lines as the file does.
+    """
+
+    def __init__(self, fileobj: Any, bar: Progbar[Any]) -> None:
+        self._file = fileobj
+        self.bar = bar
+        self._add = bar.add  # bound once: every read calls it
+        try:
+            self._start = fileobj.tell() if fileobj.seekable() else 0
+        except (AttributeError, OSError, ValueError):
+            self._start = 0
+
+    # Reads.  Each moves the bar by what it returned (a sized bytes or str).
+
+    def read(self, size: int | None = -1) -> Any:
+        data = self._file.read(size)
+        if data:
+            self._add(len(data))
+        return data
+
+    def read1(self, size: int = -1) -> Any:
+        data = self._file.read1(size)
+        if data:
+            self._add(len(data))
+        return data
+
+    def readinto(self, buffer: Any) -> int | None:
+        n: int | None = self._file.readinto(buffer)
+        if n:
+            self._add(n)
+        return n
+
+    def readinto1(self, buffer: Any) -> int | None:
+        n: int | None = self._file.readinto1(buffer)
+        if n:
+            self._add(n)
+        return n
+
+    def readline(self, size: int | None = -1) -> Any:
+        line = self._file.readline(size)
+        if line:
+            self._add(len(line))
+        return line
+
+    def readlines(self, hint: int = -1) -> list[Any]:
+        lines: list[Any] = self._file.readlines(hint)
+        n = sum(map(len, lines))
+        if n:
+            self._add(n)
+        return lines
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        line = self._file.readline()
+        if not line:
+            raise StopIteration
+        self._add(len(line))
+        return line
+
+    # Writes.
+
+    def write(self, data: Any) -> int:
+        n = self._file.write(data)
+        if n is None:  # a raw stream may say nothing: count what was passed
+            n = len(data)
+        if n:
+            self._add(n)
+        return int(n)
+
+    def writelines(self, lines: Iterable[Any]) -> None:
+        for line in lines:
+            self.write(line)
+
+    # Position: the bar shows where in the file the reads are.
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position: int = self._file.seek(offset, whence)
+        self.bar.update(max(position - self._start, 0))
+        return position
+
+    # The file's life is the bar's.
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._file.closed)
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            self.bar.close()
+
+    def __enter__(self) -> ProgressFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # name, mode, fileno, tell, flush, readable, seekable... are the file's own
+        return getattr(self._file, name)
+
+    def __repr__(self) -> str:
+        return f"<progbar.ProgressFile {self._file!r}>"
+
+
+def _size_left(fileobj: Any) -> int | None:
+    """Bytes from the position to the end of a regular file; None when unknown."""
+    try:
+        import stat
+
+        info = os.fstat(fileobj.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        position = fileobj.tell() if fileobj.seekable() else 0
+        return max(info.st_size - position, 0)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def wrap_file(fileobj: Any, target: float | None = None, **options: Any) -> ProgressFile:
+    """Wrap a file object already open (a file, a socket's file, a response body) so
+    that its reads and writes move a bar.
+
+    ``target`` defaults to the bytes left in a regular binary file, else unknown.  A
+    binary file counts bytes; a text file counts what its reads return (characters).
+    ``options`` are :class:`progbar.Progbar`'s (``unit_name="B"`` by default).
+    Closing the returned object closes the file and the bar.
+    """
+    text = isinstance(fileobj, io.TextIOBase)
+    if target is None and options.get("total") is None and not text:
+        target = _size_left(fileobj)
+    if text:
+        options.setdefault("unit_name", "char")
+    bar: Progbar[Any] = Progbar(target, **_byte_options(options, getattr(fileobj, "name", None)))
+    return ProgressFile(fileobj, bar)
+
+
+def open(
+    path: str | os.PathLike[str] | os.PathLike[bytes] | bytes,
+    mode: str = "rb",
+    buffering: int = -1,
+    encoding: str | None = None,
+    errors: str | None = None,
+    newline: str | None = None,
+    **options: Any,
+) -> IO[Any]:
+    """Open a file as the built-in ``open`` does, with a bar of its size in bytes.
+
+    Reads (``read``, ``read1``, ``readinto``, ``readline``, ``readlines``, iteration)
+    and writes move the bar; a text mode counts the bytes of the file underneath.
+    The bar's target is the file's size when reading, unknown when writing a new
+    file.  ``options`` are :class:`progbar.Progbar`'s; the label defaults to the
+    file's name.  Closing the file closes the bar.
+    """
+    if not isinstance(mode, str) or not set(mode) <= set("rwaxbt+") or (
+        "b" in mode and "t" in mode
+    ):
+        raise ValueError(f"invalid mode: {mode!r}")
+    text = "b" not in mode
+    if text and buffering == 0:
+        raise ValueError("can't have unbuffered text I/O")
+    if not text and (encoding is not None or errors is not None or newline is not None):
+        raise ValueError("binary mode doesn't take an encoding, errors or newline argument")
+    binary_mode = mode.replace("t", "") + ("b" if text else "")
+    raw = _builtin_open(path, binary_mode, -1 if text and buffering == 1 else buffering)
+    try:
+        reading = "r" in mode
+        target = options.pop("target", None)
+        if target is None and options.get("total") is None and reading:
+            target = _size_left(raw)
+        name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else None
+        bar: Progbar[Any] = Progbar(target, **_byte_options(options, name))
+    except BaseException:
+        raw.close()
+        raise
+    wrapped = ProgressFile(raw, bar)
+    if not text:
+        return wrapped  # type: ignore[return-value]
+    try:
+        return io.TextIOWrapper(
+            wrapped,
+            encoding=encoding,
+            errors=errors,
+            newline=newline,
+            line_buffering=buffering == 1,
+        )
+    except BaseException:
+        wrapped.close()
+        raise

@@ -1,0 +1,221 @@
+"""progbar.open and progbar.wrap_file: reads and writes move a bar of the file's bytes."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FakeClock
+
+import progbar
+
+# Exact counts in the lines, whether or not this Progbar scales units yet.
+PLAIN: dict[str, Any] = (
+    {"unit_scale": False} if "unit_scale" in inspect.signature(progbar.Progbar).parameters
+    else {}
+)
+
+TEXT = "héllo wörld\n" * 300 + "ünïcode at the end\n"  # 2 bytes per accented letter
+
+
+class TickingClock(FakeClock):
+    """Moves a second at each read: the lines show a rate (and so the unit)."""
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def options(out: io.StringIO, **kw: Any) -> dict[str, Any]:
+    return {"file": out, "dynamic": False, "color": False, "clock": FakeClock(), **PLAIN, **kw}
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)) * 40)  # 10,240 bytes
+    return path
+
+
+def final(out: io.StringIO) -> str:
+    return out.getvalue().splitlines()[-1]
+
+
+@pytest.mark.parametrize("how", ["read", "read-chunks", "read1", "readinto", "readline",
+                                 "readlines", "iterate"])
+def test_every_read_moves_the_bar_to_the_file_size(data: Path, how: str) -> None:
+    out = io.StringIO()
+    got = b""
+    with progbar.open(data, **options(out, clock=TickingClock())) as f:
+        if how == "read":
+            got = f.read()
+        elif how == "read-chunks":
+            while chunk := f.read(1000):
+                got += chunk
+        elif how == "read1":
+            while chunk := f.read1(1000):
+                got += chunk
+        elif how == "readinto":
+            buffer = bytearray(3000)
+            while n := f.readinto(buffer):
+                got += bytes(buffer[:n])
+        elif how == "readline":
+            while line := f.readline():
+                got += line
+        elif how == "readlines":
+            got = b"".join(f.readlines())
+        else:
+            got = b"".join(f)
+        assert f.bar.current == 10240 and f.bar.target == 10240
+    assert got == data.read_bytes()
+    assert f.closed and f.bar.closed
+    assert final(out).startswith("data.bin 10240/10240 100%")
+    assert final(out).split()[-1] == "B/s"
+
+
+def test_text_mode_counts_the_bytes_underneath(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    size = path.stat().st_size
+    assert size > len(TEXT)  # the accented letters take two bytes each
+    out = io.StringIO()
+    with progbar.open(path, "r", encoding="utf-8", **options(out)) as f:
+        lines = list(f)
+        assert isinstance(f, io.TextIOWrapper)
+        assert f.buffer.bar.current == size
+    assert "".join(lines) == TEXT
+    assert f.closed and f.buffer.bar.closed
+    assert final(out).startswith(f"notes.txt {size}/{size} 100%")
+
+
+def test_text_mode_keeps_newline_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"a\r\nb\xff\r\n")
+    with progbar.open(path, "r", encoding="utf-8", errors="replace", newline="",
+                      verbose=0) as f:
+        assert f.read() == "a\r\nb\ufffd\r\n"
+    with progbar.open(path, "r", encoding="utf-8", errors="replace", verbose=0) as f:
+        assert f.read() == "a\nb\ufffd\n"
+
+
+def test_a_partial_read_closes_at_its_count(data: Path) -> None:
+    out = io.StringIO()
+    f = progbar.open(data, **options(out, label="part"))
+    f.read(4096)
+    f.close()
+    f.close()  # idempotent, as a file's close is
+    assert final(out).split()[:3] == ["part", "4096/10240", "40%"]
+    assert len(out.getvalue().splitlines()) == 1
+
+
+def test_seek_moves_the_bar_to_the_position(data: Path) -> None:
+    with progbar.open(data, verbose=0) as f:
+        f.seek(5000)
+        assert f.bar.current == 5000
+        f.read(100)
+        assert f.bar.current == 5100
+        f.seek(0)
+        assert f.bar.current == 0 and f.tell() == 0
+
+
+@pytest.mark.parametrize("mode", ["wb", "w", "ab"])
+def test_writes_are_counted(tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "out.bin"
+    out = io.StringIO()
+    payload = b"x" * 5000
+    with progbar.open(path, mode, **options(out)) as f:
+        if "b" in mode:
+            assert f.write(payload) == 5000
+            f.writelines([b"yz"] * 3)
+        else:
+            f.write("é" * 2500)  # 5,000 bytes in UTF-8
+            f.writelines(["yz"] * 3)
+    assert path.stat().st_size == 5006
+    assert final(out).split()[:2] == ["out.bin", "5006"]  # a new file: no target
+
+
+def test_wrap_file_takes_the_bytes_left(data: Path) -> None:
+    out = io.StringIO()
+    with open(data, "rb") as raw:
+        raw.seek(240)
+        with progbar.wrap_file(raw, **options(out, label="rest")) as f:
+            assert f.bar.target == 10000
+            assert len(f.read()) == 10000
+            assert f.name == str(data)  # the file's own attributes show through
+        assert raw.closed  # closing the wrapper closes the file
+    assert final(out).startswith("rest 10000/10000 100%")
+
+
+def test_wrap_file_of_a_pipe_has_no_target() -> None:
+    r, w = os.pipe()
+    os.write(w, b"abc" * 100)
+    os.close(w)
+    out = io.StringIO()
+    with progbar.wrap_file(os.fdopen(r, "rb"), **options(out, label="pipe")) as f:
+        assert f.bar.target is None
+        assert f.read() == b"abc" * 100
+    assert final(out).split()[:2] == ["pipe", "300"]
+
+
+def test_wrap_file_of_a_text_stream_counts_characters() -> None:
+    out = io.StringIO()
+    stream = io.StringIO("ab\ncd\n")
+    with progbar.wrap_file(stream, target=6, **options(out, label="t", clock=TickingClock())) as f:
+        assert list(f) == ["ab\n", "cd\n"]
+    assert final(out).startswith("t 6/6 100%")
+    assert final(out).split()[-1] == "char/s"
+
+
+def test_a_missing_file_raises_and_draws_nothing(tmp_path: Path) -> None:
+    out = io.StringIO()
+    with pytest.raises(FileNotFoundError):
+        progbar.open(tmp_path / "absent", **options(out))
+    assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("mode, kw", [("rq", {}), ("rbt", {}), ("rb", {"encoding": "utf-8"})])
+def test_bad_modes_raise_as_open_does(data: Path, mode: str, kw: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        open(data, mode, **kw)  # noqa: SIM115 -- the built-in's error...
+    with pytest.raises(ValueError):
+        progbar.open(data, mode, **kw)  # ...is ours too
+
+
+def test_unbuffered_text_is_refused_as_open_refuses_it(data: Path) -> None:
+    with pytest.raises(ValueError, match="unbuffered text"):
+        progbar.open(data, "r", buffering=0)
+
+
+def test_a_bad_option_closes_the_file(data: Path) -> None:
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(ValueError):
+        progbar.open(data, verbose=7)
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_unit_scale_is_passed_once_progbar_takes_it(data: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from progbar import _files
+
+    seen: dict[str, Any] = {}
+
+    class Recording(progbar.Progbar):  # type: ignore[type-arg]
+        def __init__(self, target: Any = None, **kw: Any) -> None:
+            seen.update(kw)
+            kw.pop("unit_scale", None)
+            super().__init__(target, **kw)
+
+    monkeypatch.setattr(_files, "Progbar", Recording)
+    monkeypatch.setattr(_files, "_unit_scale_known", True)
+    with progbar.open(data, verbose=0) as f:
+        f.read()
+    assert seen["unit_scale"] is True and seen["unit_name"] == "B"
+    monkeypatch.setattr(_files, "_unit_scale_known", False)
+    seen.clear()
+    with progbar.open(data, verbose=0):
+        pass
+    assert "unit_scale" not in seen
