@@ -103,7 +103,8 @@ def test_the_tab_shows_the_percentage_and_is_cleared_when_the_bar_ends() -> None
     assert {state for state, _ in shown} == {1}
     # each change once, in order; the final frame ends the block: cleared, not 100
     assert [p for _, p in shown] == list(range(1, 100))
-    assert res.nonblank() == [res.nonblank()[0]] and res.nonblank()[0].startswith("100/100")
+    (line,) = res.nonblank()
+    assert line.startswith("100/100")
 
 
 def test_at_most_one_sequence_per_frame_and_only_when_the_percentage_changes() -> None:
