@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ._display import Display
     from ._metrics import MetricStore
+    from ._stall import StallWatch
 
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
@@ -111,12 +112,17 @@ class Counting:
     _ticking: bool
     _may_tick: bool
     _tick_moved: float
+    _stall: StallWatch | None
     _lock_acquire: Callable[..., bool]
     _lock_release: Callable[[], None]
 
     _closed: bool
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
+        raise NotImplementedError
+
+    def _watch_stall(self) -> None:
+        """The stall watch's turn (the bar's: it shows the stall; see _stall)."""
         raise NotImplementedError
 
     def _start_counting(self, store: MetricStore, initial: float | int) -> None:
@@ -142,6 +148,7 @@ class Counting:
         self._ticking = False  # registered with the ticker (see _ticker)
         self._tick_mark: float | int | None = None  # count the ticker last drew
         self._tick_moved = 0.0  # when the ticker last saw the count move
+        self._stall = None  # the stall watch (see _stall), set by the bar
         self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
 
     @property
@@ -504,7 +511,7 @@ class Counting:
                 if counting and now - self._tick_moved > IDLE_EXIT:
                     self._clock_every = 1
                     self._set_lim(current, 0)
-                    self._stop_ticking()
+                    self._idle_ticking()
                 return
             self._tick_moved = now
             if not counting:
@@ -530,14 +537,29 @@ class Counting:
             self._lock_release()
 
     def _stop(self) -> None:
-        if self._ticking:
+        if self._ticking or self._stall is not None:
             self._stop_ticking()
 
     def _stop_ticking(self) -> None:
+        """Off the ticker: the bar (or its loop) ended or reached its target; its
+        stall watch ends too."""
         self._ticking = False
-        from . import _ticker  # (loaded: this bar was registered)
+        from . import _ticker
 
         _ticker.unregister(self)
+        watch = self._stall
+        if watch is not None:
+            self._stall = None
+            watch.retire(self._clock())
+
+    def _idle_ticking(self) -> None:
+        """An idle counting bar is drawn by the ticker no more (its next call takes the
+        slow path, which registers it again), but its stall watch stays, at a low rate."""
+        self._ticking = False
+        from . import _ticker  # (loaded: the ticker calls this)
+
+        if self._stall is None or not _ticker.watch(self):
+            _ticker.unregister(self)
 
     # ------------------------------------------------------------------ the ticker's hooks
 
@@ -547,10 +569,14 @@ class Counting:
         return self._interval
 
     def tick(self) -> None:
-        """Show the true count now if it moved and a render is due.  The ticker
-        thread calls it (see ``_ticker``); it never waits for the bar's lock."""
-        if not self._closed and self._ticking:
-            self._tick(from_ticker=True)
+        """Show the true count now if it moved and a render is due, and watch for a
+        stall (see ``_stall``).  The ticker thread calls it (see ``_ticker``); it never
+        waits for the bar's lock."""
+        if not self._closed:
+            if self._ticking:
+                self._tick(from_ticker=True)
+            if self._stall is not None:
+                self._watch_stall()
 
     def after_fork(self) -> None:
         """In a child after ``fork()``: locks the parent's threads may have held are
@@ -560,4 +586,5 @@ class Counting:
         self._lock_acquire = self._lock.acquire
         self._lock_release = self._lock.release
         self._ticking = False
+        self._stall = None  # the parent watches its own bars
         self._display.after_fork()

@@ -17,6 +17,10 @@ and what is on the screen:
   place; finished bars and messages stay as rows above the live ones.
 * :class:`NullDisplay` -- nothing (verbose=0, ``PROGBAR_DISABLE``, rank != 0).
 
+A live display on a terminal that shows progress in its tab or taskbar also sends it
+the block's progress (OSC 9;4, see :meth:`LiveDisplay.send_progress`), and clears it
+when the block's last bar ends and at interpreter exit.
+
 :func:`display_for` gives the display of a stream, making one when the stream has
 none with a live bar; a display whose rows are all gone is forgotten, so the next
 bar starts afresh.
@@ -28,7 +32,7 @@ import os
 from _thread import RLock, allocate_lock
 
 from ._format import ansi_cells, cell_width, truncate_ansi
-from ._writer import StreamOutput, forks, padding, terminal_size
+from ._writer import StreamOutput, forks, padding, terminal_progress, terminal_size
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,7 +56,7 @@ __all__ = [
 class Row:
     """One bar's place on its display: the line it drew last and how to frame it."""
 
-    __slots__ = ("keras", "leave", "line", "cells", "prev", "fraction", "_bar")
+    __slots__ = ("keras", "leave", "line", "cells", "prev", "fraction", "stalled", "_bar")
 
     def __init__(
         self,
@@ -65,7 +69,8 @@ class Row:
         self.line: str | None = None  # the text last drawn, None before the first draw
         self.cells = 0
         self.prev = 0  # keras framing: the width of this bar's previous line
-        self.fraction: float | None = None  # the notebook's filled share of the track
+        self.fraction: float | None = None  # share of the target done (None: no target)
+        self.stalled = False  # the bar's stall watch says it is stalled (see _stall)
         self._bar = bar  # a weak reference: a forgotten bar drops out of the block
 
     def alive(self) -> bool:
@@ -239,6 +244,10 @@ class LiveDisplay(Display):
         self._prev = 0  # one-line mode, default framing: cells on the cursor's line
         self._block = False  # several rows: frames are drawn as a block
         self._drawn = 0  # block: the lines the last frame left on the screen
+        # The terminal's own progress indicator (see send_progress): on for terminals
+        # known to show it (decided once, by the writer); the code sent last.
+        self.progress = terminal_progress(self.stream)
+        self._progress_sent = 0
 
     # -- geometry ---------------------------------------------------------------
 
@@ -276,23 +285,34 @@ class LiveDisplay(Display):
                 if final:
                     self._leave_row(row)
                 self._one_line(row, line, cells, final)
+                if self.progress:
+                    self.send_progress()
                 return
-            if final:
-                self._leave_row(row)
-            elif row not in rows:
-                rows.append(row)  # a bar drawn again after its final line
-            self._prune()
-            if not self._block:
-                others = [r for r in self.rows if r is not row and r.line is not None]
-                if not others and self._cur in (None, row):
-                    self._one_line(row, line, cells, final)
-                    return
-                if os.environ.get("TERM") == "dumb":  # no cursor movement: newest wins
-                    self._dumb(row, line, cells, final)
-                    return
-                self._block = True  # from here on the rows are drawn as a block
-                self._drawn = 1 if self._cur is not None else 0  # the line now shown
-            self._frame([line] if final and row.leave else [])
+            try:
+                self._draw_rows(row, line, cells, final)
+            finally:
+                if self.progress:
+                    self.send_progress()
+
+    def _draw_rows(self, row: Row, line: str, cells: int, final: bool) -> None:
+        """draw() of a row that is not alone: a block, or its first frame (under the lock)."""
+        rows = self.rows
+        if final:
+            self._leave_row(row)
+        elif row not in rows:
+            rows.append(row)  # a bar drawn again after its final line
+        self._prune()
+        if not self._block:
+            others = [r for r in self.rows if r is not row and r.line is not None]
+            if not others and self._cur in (None, row):
+                self._one_line(row, line, cells, final)
+                return
+            if os.environ.get("TERM") == "dumb":  # no cursor movement: newest wins
+                self._dumb(row, line, cells, final)
+                return
+            self._block = True  # from here on the rows are drawn as a block
+            self._drawn = 1 if self._cur is not None else 0  # the line now shown
+        self._frame([line] if final and row.leave else [])
 
     def _one_line(self, row: Row, line: str, cells: int, final: bool) -> None:
         """One bar alone: today's single line, Keras's bytes for the keras styles."""
@@ -390,17 +410,95 @@ class LiveDisplay(Display):
 
     def finish(self, row: Row) -> None:
         with self.lock:
-            if not self._block:
-                if self._cur is row:
-                    self.emit("\n")  # its line stays; the cursor goes to a fresh one
-                    self._cur = None
-                    self._prev = 0
+            try:
+                if not self._block:
+                    if self._cur is row:
+                        self.emit("\n")  # its line stays; the cursor goes to a fresh one
+                        self._cur = None
+                        self._prev = 0
+                    self._leave_row(row)
+                    return
+                if row not in self.rows:
+                    return
                 self._leave_row(row)
-                return
-            if row not in self.rows:
-                return
-            self._leave_row(row)
-            self._frame([row.line] if row.line is not None and row.leave else [])
+                self._frame([row.line] if row.line is not None and row.leave else [])
+            finally:
+                if self.progress:
+                    self.send_progress()
+
+    # -- the terminal's progress indicator ----------------------------------------
+
+    def send_progress(self) -> None:
+        """Send the block's progress to the terminal's tab or taskbar (OSC 9;4) if it
+        changed (one sequence per frame at most): state 1 with the percentage of the
+        first bar that has a target, 3 (indeterminate) when none has, 4 (paused)
+        while a bar is stalled, 0 (cleared) once no bar is left.  The percentage is
+        rounded as the default style's line rounds it."""
+        code = _progress_code(self.rows)
+        if code == self._progress_sent:
+            return
+        if code and _exiting:
+            return  # cleared at exit: a daemon thread must not set it again
+        if code:
+            _indicating(self)  # before the write: a Ctrl-C during it still clears
+        self.emit("\x1b]9;4;%d;%d\x07" % divmod(code, 1000))
+        self._progress_sent = code
+        if not code:
+            _indicators.discard(self)
+
+    def clear_progress(self) -> None:
+        """Clear the terminal's indicator if this display set it (at exit)."""
+        locked = self.lock.acquire(timeout=0.5)  # a daemon thread may hold it
+        try:
+            if self._progress_sent:
+                self.emit("\x1b]9;4;0;0\x07")
+                self._progress_sent = 0
+            _indicators.discard(self)
+        finally:
+            if locked:
+                self.lock.release()
+
+
+def _progress_code(rows: list[Row]) -> int:
+    """``state * 1000 + percent`` of the OSC 9;4 sequence for a block's rows."""
+    if not rows:
+        return 0
+    stalled = False
+    percent = -1
+    for row in rows:
+        if row.stalled:
+            stalled = True
+        if percent < 0 and row.fraction is not None:
+            share = row.fraction
+            percent = 0 if share <= 0 else 100 if share >= 1 else round(share * 100)
+    if percent < 0:
+        return 4000 if stalled else 3000
+    return (4000 if stalled else 1000) + percent
+
+
+_indicators: set[LiveDisplay] = set()  # displays whose terminal shows a progress now
+_exiting: list[bool] = []  # non-empty once the exit hook has run
+
+
+def _indicating(display: LiveDisplay) -> None:
+    """``display`` sets the terminal's indicator: clear it at exit (the hook is
+    registered at the first sequence, so that importing progbar registers nothing)."""
+    if not _indicators and not _exit_hook:
+        import atexit
+
+        atexit.register(_clear_at_exit)
+        _exit_hook.append(True)
+    _indicators.add(display)
+
+
+_exit_hook: list[bool] = []
+
+
+def _clear_at_exit() -> None:
+    """Never leave a terminal's indicator set (an unclosed bar, Ctrl-C, an error)."""
+    _exiting.append(True)
+    for display in list(_indicators):
+        display.clear_progress()
 
 
 def _erase(prev: int) -> str:

@@ -28,6 +28,7 @@ GREEN = "32"
 WHITE = "37"
 DIM = "2"
 CYAN = "36"
+YELLOW = "33"
 
 
 class Glyphs:
@@ -88,7 +89,7 @@ class Snapshot:
     """Everything a line shows, captured at one instant by the controller."""
 
     __slots__ = ("current", "target", "elapsed", "per_step", "metrics", "final", "unit", "eta",
-                 "scale")
+                 "scale", "stalled")
 
     current: float
     target: float | None
@@ -99,6 +100,7 @@ class Snapshot:
     unit: str
     eta: float | None
     scale: int  # unit_scale's divisor (1000 or 1024), or 0: plain counts
+    stalled: float | None  # seconds since the last step, while the bar is stalled
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class Snapshot:
         unit: str = "step",
         eta: float | None = None,
         scale: int = 0,
+        stalled: float | None = None,
     ) -> None:
         self.current = current
         self.target = target
@@ -121,6 +124,7 @@ class Snapshot:
         self.unit = unit
         self.eta = eta
         self.scale = scale
+        self.stalled = stalled
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Snapshot:
@@ -338,6 +342,34 @@ def format_duration(seconds: float) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{s:02d}"
     return f"{minutes}:{s:02d}"
+
+
+def format_stalled(seconds: float) -> str:
+    """``stalled 1:05``: what a live line shows in place of its ETA while no step
+    comes (the time since the last one)."""
+    return "stalled " + format_duration(seconds)
+
+
+def format_step_time(per_step: float) -> str:
+    """A step's duration for a person: ``0.21 s``, ``12 s``, ``3.50 ms``, ``0.80 us``."""
+    if per_step >= 10 or not math.isfinite(per_step):
+        return f"{per_step:.0f} s"
+    if per_step >= 0.01:
+        return f"{per_step:.2f} s"
+    if per_step >= 1e-5:
+        return f"{per_step * 1e3:.2f} ms"
+    return f"{per_step * 1e6:.2f} us"
+
+
+def format_stall_line(label: str | None, current: float, target: float | None, unit: str,
+                      seconds: float, per_step: float) -> str:
+    """The line a log gets when a stall starts and at each doubling of its length:
+    ``train 420/1000 stalled for 1:00 (steps took 0.21 s)``."""
+    count = "%d/%d" % (current, target) if target is not None else "%d %s" % (current, unit)
+    line = f"{count} stalled for {format_duration(seconds)}"
+    if per_step > 0:
+        line += f" (steps took {format_step_time(per_step)})"
+    return line if label is None else f"{label} {line}"
 
 
 def format_rate(per_step: float, unit: str) -> str:
@@ -559,7 +591,9 @@ def format_keras(
         head = [("%7d/Unknown" % snap.current, "")]
         bar = _no_bar
         bar_width = 0
-    if target is not None and target > 0 and not snap.final:
+    if snap.stalled is not None and not snap.final:
+        clock = format_stalled(snap.stalled)  # in place of the ETA
+    elif target is not None and target > 0 and not snap.final:
         eta = snap.per_step * (target - snap.current)
         if eta_up and snap.eta is not None:
             eta = snap.eta
@@ -627,7 +661,9 @@ def format_keras2(
         head = [("%7d/Unknown" % snap.current, "")]
         bar = _no_bar
         bar_width = 0
-    if target is not None and target > 0 and not snap.final:
+    if snap.stalled is not None and not snap.final:
+        info = " - " + format_stalled(snap.stalled)  # in place of the ETA
+    elif target is not None and target > 0 and not snap.final:
         eta = snap.per_step * (target - snap.current)
         if eta_up and snap.eta is not None:
             eta = snap.eta
@@ -717,6 +753,7 @@ def format_default(
     """Our own line.
 
     Live:  `` 450/1000  45% ━━━━━━━━━╸━━━━━━━━━━ 0:12<0:15 36.2 step/s - loss: 0.4132``
+    Stalled: `` 450/1000  45% ━━━━━━━━━╸━━━━━━━━━━ 1:17 stalled 1:05 36.2 step/s - ...``
     Log:   `` 450/1000  45% 0:12<0:15 36.2 step/s - loss: 0.4132``
     Done:  ``1000/1000 100% ━━━━━━━━━━━━━━━━━━━━ 0:27 36.9 step/s - loss: 0.4132``
     """
@@ -741,9 +778,12 @@ def format_default(
         bar = _no_bar
         bar_width = 0
     clock = format_duration(snap.elapsed)
-    if known and not snap.final and snap.eta is not None:
+    stalled: list[Segment] = []
+    if snap.stalled is not None and not snap.final:
+        stalled = [(" ", ""), (format_stalled(snap.stalled), YELLOW)]  # in place of the ETA
+    elif known and not snap.final and snap.eta is not None:
         clock += "<" + format_duration(snap.eta)
-    tail: list[Segment] = [(" ", ""), (clock, CYAN)]
+    tail: list[Segment] = [(" ", ""), (clock, CYAN)] + stalled
     rate = (format_scaled_rate(snap.per_step, snap.unit, snap.scale) if snap.scale
             else format_rate(snap.per_step, snap.unit))
     if rate:
@@ -808,8 +848,9 @@ def format_template(
         "target": total,
         "percent": f"{pct:3.0f}%" if target is not None else "",
         "elapsed": format_duration(snap.elapsed),
-        "eta": ("0:00" if snap.final else format_duration(snap.eta) if snap.eta is not None
-                else "?"),
+        "eta": ("0:00" if snap.final
+                else format_stalled(snap.stalled) if snap.stalled is not None
+                else format_duration(snap.eta) if snap.eta is not None else "?"),
         "rate": rate,
         "unit": unit,
         "metrics": " - ".join(text[3:] for text, _ in _metric_segments(snap.metrics)),

@@ -71,6 +71,9 @@ class Style:
         self.glyphs = fmt.ASCII
         self.last_update = self.first_update_mark()  # the throttle's mark
         self.cache: dict[object, tuple[str, int]] = {}  # the fast formatters' (see _format)
+        # ``(count, seconds)`` while the bar is stalled at that count (set by the bar's
+        # stall watch, see _stall): a line of that count shows the stall, not the ETA.
+        self.stall: tuple[float, float] | None = None
 
     # -- set-up -----------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class Style:
         if target is not None and not final and per_step > 0:
             remaining = target - current
             eta = max(per_step * remaining, 0.0) if exact else _eta_up(per_step, remaining)
+        stall = self.stall
         return fmt.Snapshot(
             current=current,
             target=target,
@@ -172,6 +176,7 @@ class Style:
             unit=self.unit,
             eta=eta,
             scale=self.scale,
+            stalled=stall[1] if stall is not None and stall[0] == current else None,
         )
 
 
@@ -259,7 +264,7 @@ class KerasStyle(Style):
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
                     color: bool, label: str | None) -> tuple[str, int]:
         exact = max_cells is None and label is None  # Keras's own bytes
-        if target and exact:  # the fast path: one string, no segments (see _format)
+        if target and exact and self.stall is None:  # the fast path: one string (_format)
             fast = fmt.format_keras_fast(
                 current, target, now - self.start, per_step, metrics, final,
                 self.unit, self.width, self.glyphs, color, max_cells, self.cache,
@@ -519,7 +524,7 @@ class DefaultStyle(Style):
             snap = self.snapshot(current, target, now, per_step, final, False, metrics)
             return fmt.format_template(snap, self.template, self.width, self.glyphs,
                                        max_cells, label, color)
-        if target and not self.scale:
+        if target and not self.scale and self.stall is None:
             # The fast path: one string, no segments, no Snapshot (see _format).
             eta = None
             if not final and per_step > 0:

@@ -14,10 +14,14 @@ Its contract with a bar, the whole of it:
   was registered (their locks may be held by a thread the child does not have), and
   forgets them all.
 
+A bar is registered in one of two ways: :func:`register` (drawn: ticked every round,
+whose length is the shortest ``interval``) or :func:`watch` (only watched for a stall,
+see ``_stall``: ticked about every ``WATCH_ROUND`` seconds, and setting no pace).
+
 The thread starts with the first registration and ends after ``IDLE_EXIT`` seconds
-with nothing to do, so that a later ``fork()`` usually finds a single-threaded
-process.  Registration holds weak references: a bar dropped without ``close()``
-still goes away.
+with no bar registered either way, so that a later ``fork()`` usually finds a
+single-threaded process.  Registration holds weak references: a bar dropped without
+``close()`` still goes away.
 """
 
 from __future__ import annotations
@@ -42,13 +46,16 @@ if TYPE_CHECKING:
 
         def after_fork(self) -> None: ...
 
-__all__ = ["IDLE_EXIT", "register", "registered", "unregister"]
+__all__ = ["IDLE_EXIT", "WATCH_ROUND", "register", "registered", "unregister", "watch", "watched"]
 
 _TICK = 0.02  # the shortest round, whatever the bars' intervals
 IDLE_EXIT = 1.0  # seconds with nothing to do before the thread ends
 _MAX_ROUND = 1.0  # the longest round, whatever the bars' intervals
+WATCH_ROUND = 0.5  # seconds between two ticks of a watched bar (a stall's clock ticks)
 
-_bars: list[ref[Tickable]] = []  # registration order: newest last
+_bars: list[ref[Tickable]] = []  # drawn bars, in registration order: newest last
+_watched: list[ref[Tickable]] = []  # bars only watched for a stall
+_next_watch = 0.0  # when the watched bars are next ticked (time.monotonic)
 _lock = allocate_lock()
 _wake: threading.Event | None = None
 _thread: threading.Thread | None = None
@@ -56,8 +63,20 @@ _fork_hook = False
 
 
 def register(bar: Tickable) -> bool:
-    """Have the ticker draw ``bar``; False if no thread could be started (interpreter
-    shutdown, a thread limit): the bar then draws only from its own calls."""
+    """Have the ticker draw ``bar`` (a watched bar becomes a drawn one); False if no
+    thread could be started (interpreter shutdown, a thread limit): the bar then draws
+    only from its own calls."""
+    return _add(bar, _bars, _watched)
+
+
+def watch(bar: Tickable) -> bool:
+    """Have the ticker only watch ``bar`` for a stall (a drawn bar becomes a watched
+    one): its ``tick()`` about every ``WATCH_ROUND`` seconds.  False as for
+    :func:`register`."""
+    return _add(bar, _watched, _bars)
+
+
+def _add(bar: Tickable, into: list[ref[Tickable]], out_of: list[ref[Tickable]]) -> bool:
     global _wake, _thread, _fork_hook
     import threading
 
@@ -67,14 +86,16 @@ def register(bar: Tickable) -> bool:
             _fork_hook = True
         if _wake is None:
             _wake = threading.Event()
+        out_of[:] = [r for r in out_of if r() not in (bar, None)]
         entry = ref(bar)
-        _bars.append(entry)
+        if not any(r() is bar for r in into):
+            into.append(entry)
         if _thread is None:
             thread = threading.Thread(target=_run, name="progbar-ticker", daemon=True)
             try:
                 thread.start()
             except (RuntimeError, OSError):
-                _bars.remove(entry)
+                into[:] = [r for r in into if r() not in (bar, None)]
                 return False
             _thread = thread
     _wake.set()
@@ -82,15 +103,22 @@ def register(bar: Tickable) -> bool:
 
 
 def unregister(bar: Tickable) -> None:
-    """The ticker no longer draws ``bar`` (idempotent)."""
+    """The ticker neither draws nor watches ``bar`` any more (idempotent)."""
     with _lock:
         _bars[:] = [r for r in _bars if r() not in (bar, None)]
+        _watched[:] = [r for r in _watched if r() not in (bar, None)]
 
 
 def registered() -> list[Tickable]:
-    """The bars registered now and still alive, oldest first."""
+    """The bars drawn now and still alive, oldest first."""
     with _lock:
-        return _alive()
+        return _alive(_bars)
+
+
+def watched() -> list[Tickable]:
+    """The bars only watched now and still alive, oldest first."""
+    with _lock:
+        return _alive(_watched)
 
 
 def thread() -> threading.Thread | None:
@@ -98,11 +126,11 @@ def thread() -> threading.Thread | None:
     return _thread
 
 
-def _alive() -> list[Tickable]:
-    """The registered bars still alive, dropped ones pruned (under ``_lock``)."""
-    bars = [r() for r in _bars]
+def _alive(entries: list[ref[Tickable]]) -> list[Tickable]:
+    """The bars of ``entries`` still alive, dropped ones pruned (under ``_lock``)."""
+    bars = [r() for r in entries]
     if None in bars:
-        _bars[:] = [r for r in _bars if r() is not None]
+        entries[:] = [r for r in entries if r() is not None]
     return [bar for bar in bars if bar is not None]
 
 
@@ -112,39 +140,53 @@ def _run() -> None:
     assert wake is not None
     while True:
         try:
-            with _lock:
-                bars = _alive()
-            if not bars:
+            pause = _pause()
+            if pause is None:
                 if not wake.wait(IDLE_EXIT):
                     with _lock:
-                        if not _alive():
+                        if not _alive(_bars) and not _alive(_watched):
                             _thread = None
                             return
                 wake.clear()
                 continue
-            pause = min(bar.interval for bar in bars)
-            del bars
             time.sleep(min(max(pause, _TICK), _MAX_ROUND))
             _round()
         except Exception:  # a display problem must not end the thread
             time.sleep(_TICK)
 
 
+def _pause() -> float | None:
+    """Seconds until the next round (None: no bar registered).  A function of its
+    own, as _round is, so that no reference to a bar outlives it."""
+    with _lock:
+        bars = _alive(_bars)
+        pauses = [bar.interval for bar in bars]
+        if _alive(_watched):
+            pauses.append(WATCH_ROUND)
+    return min(pauses) if pauses else None
+
+
 def _round() -> None:
     """One round.  A function of its own, so that no reference to a bar outlives it:
     a bar dropped without close() must go away while the thread sleeps (else the next
     bar on its stream would find it still there and draw a two-row block)."""
+    global _next_watch
     with _lock:
-        due = _alive()
+        due = _alive(_bars)
+        now = time.monotonic()
+        if now >= _next_watch:
+            due += _alive(_watched)
+            _next_watch = now + WATCH_ROUND * 0.9  # (a round a little late still ticks)
     for bar in due:
         bar.tick()
 
 
 def _after_fork_in_child() -> None:
     global _lock, _wake, _thread
-    for bar in _alive():
+    for bar in _alive(_bars) + _alive(_watched):
         bar.after_fork()
     _bars.clear()
+    _watched.clear()
     _lock = allocate_lock()
     _wake = None
     _thread = None

@@ -10,6 +10,7 @@ bar go quiet.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from _thread import allocate_lock
@@ -28,13 +29,17 @@ __all__ = [
     "detect_color",
     "detect_dynamic",
     "disabled_by_env",
+    "dump_stacks",
     "forks",
     "in_notebook",
     "log_interval",
     "notebook_display",
     "padding",
     "show_block",
+    "stall_after_from_env",
+    "stall_dump_enabled",
     "terminal_columns",
+    "terminal_progress",
     "terminal_size",
 ]
 
@@ -118,6 +123,123 @@ def log_interval() -> float:
         except ValueError:
             pass
     return 10.0
+
+
+# --------------------------------------------------------------------------- terminal progress
+
+# Terminals known to show OSC 9;4 as progress in their tab or taskbar, by what they put
+# in the environment.  Others (VTE-based ones included) only when forced: older iTerm2
+# turns OSC 9 into a desktop notification, and an unknown terminal may print it.
+_PROGRESS_TERMINALS = ("ghostty", "wezterm")
+_ITERM_PROGRESS = (3, 6, 6)  # the first iTerm2 that shows it as progress
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """``"3.6.10beta2"`` -> (3, 6, 10): the leading digits of each dotted part."""
+    parts = []
+    for part in text.strip().split("."):
+        digits = ""
+        for ch in part:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def terminal_progress(stream: object) -> bool:
+    """Should a live display on ``stream`` send the terminal's own progress
+    indicator (OSC 9;4)?  Only on a terminal (never a pipe, a file or a notebook);
+    ``PROGBAR_TERMINAL_PROGRESS=0`` / ``1`` forces it off / on -- on even inside tmux
+    or screen, for one set to pass it through; else on only where the terminal is
+    known to show it (``WT_SESSION``, ``ConEmuANSI=ON``, ``TERM_PROGRAM`` ghostty or
+    WezTerm, iTerm.app from 3.6.6) and not inside tmux or screen, which do not pass
+    it on."""
+    forced = _env_flag("PROGBAR_TERMINAL_PROGRESS")
+    if forced is False or not isatty(stream if stream is not None else sys.stdout):
+        return False
+    if forced:
+        return True
+    env = os.environ
+    term = env.get("TERM", "")
+    if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
+        return False
+    if term == "dumb":
+        return False
+    program = env.get("TERM_PROGRAM", "")
+    if program.lower() in _PROGRESS_TERMINALS:
+        return True
+    if program == "iTerm.app":
+        return _version(env.get("TERM_PROGRAM_VERSION", "")) >= _ITERM_PROGRESS
+    return bool(env.get("WT_SESSION")) or env.get("ConEmuANSI") == "ON"
+
+
+# --------------------------------------------------------------------------- stalls
+
+
+def stall_after_from_env() -> float | None:
+    """``PROGBAR_STALL_AFTER``: seconds without a step that make a stall (0 or less:
+    never); None when unset or unreadable (the default rule)."""
+    raw = os.environ.get("PROGBAR_STALL_AFTER", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if value != value:  # nan
+        return None
+    return value if value > 0 else math.inf
+
+
+def stall_dump_enabled() -> bool:
+    """``PROGBAR_STALL_DUMP=1``: a stall also writes every thread's stack to stderr."""
+    return bool(_env_flag("PROGBAR_STALL_DUMP"))
+
+
+def dump_stacks(header: str) -> None:
+    """Write ``header`` and every thread's Python stack to stderr, as ``faulthandler``
+    does (through its file descriptor); where stderr has none (a captured stream),
+    the same from ``sys._current_frames()``.  Never raises."""
+    stream: Any = sys.stderr if sys.stderr is not None else sys.__stderr__
+    if stream is None:
+        return
+    try:
+        stream.write(header + "\n")
+        stream.flush()
+    except Exception:
+        return
+    try:
+        fd = stream.fileno()
+    except Exception:
+        fd = -1
+    if fd >= 0:
+        try:
+            import faulthandler
+
+            faulthandler.dump_traceback(fd, all_threads=True)
+            return
+        except Exception:
+            pass
+    try:
+        import threading
+        import traceback
+
+        names = {thread.ident: thread.name for thread in threading.enumerate()}
+        me = threading.get_ident()
+        parts = []
+        for ident, frame in sys._current_frames().items():
+            which = "Current thread" if ident == me else "Thread"
+            parts.append(f"{which} 0x{ident:016x} ({names.get(ident, '?')}), "
+                         "most recent call last:\n")
+            parts.extend(traceback.format_stack(frame))
+            parts.append("\n")
+        stream.write("".join(parts))
+        stream.flush()
+    except Exception:
+        pass
 
 
 def terminal_size(stream: object) -> tuple[int, int] | None:

@@ -14,7 +14,11 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 # rank variables too (a test run under torchrun or srun would otherwise be silent).
 for _name in ("PROGBAR_DYNAMIC", "PROGBAR_DISABLE", "PROGBAR_LOG_INTERVAL", "NO_COLOR",
               "FORCE_COLOR", "PROGBAR_ALL_RANKS", "RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK",
-              "MV2_COMM_WORLD_RANK", "SLURM_PROCID", "SLURM_NTASKS", "JSM_NAMESPACE_RANK"):
+              "MV2_COMM_WORLD_RANK", "SLURM_PROCID", "SLURM_NTASKS", "JSM_NAMESPACE_RANK",
+              # the terminal's progress indicator and the stall watch
+              "PROGBAR_TERMINAL_PROGRESS", "PROGBAR_STALL_AFTER", "PROGBAR_STALL_DUMP",
+              "WT_SESSION", "ConEmuANSI", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TMUX",
+              "STY"):
     os.environ.pop(_name, None)
 
 settings.register_profile(

@@ -1,0 +1,173 @@
+"""The stall watch: a running bar that has not moved for long says so.
+
+Week-long jobs hang -- a DataLoader worker deadlocks, a collective waits for a rank
+that died -- and the bar just stops; in a log the last line grows old with nothing
+after it.  The ticker (``_ticker``) calls each unfinished bar's ``tick()`` (at a low
+rate while the bar is idle), and the bar asks its :class:`StallWatch`.
+
+The rule is one pure function of (now, last step time, seconds per step,
+``stall_after``): :func:`stalled_for`, with ``stall_after=None`` meaning
+max(60 s, 30 x the smoothed step time).  A stall is reported when it starts and again
+at each doubling of its length (:func:`stall_report`); the next step clears it.
+
+Nested loops: an epoch bar does not move while its step bars do.  A bar made later on
+the same thread (with the same clock) counts as nested in the earlier ones: its steps,
+its start and its end are steps of theirs too, so an outer loop is stalled only when
+nothing inside it moves (design.md, "The stall watch").
+"""
+
+from __future__ import annotations
+
+from _thread import allocate_lock, get_ident
+from _weakref import ref
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+__all__ = [
+    "DEFAULT_STALL",
+    "STALL_STEPS",
+    "StallWatch",
+    "stall_report",
+    "stall_threshold",
+    "stalled_for",
+]
+
+DEFAULT_STALL = 60.0  # seconds without a step before a stall, at the least (by default)
+STALL_STEPS = 30.0  # ... or this many smoothed step times, if that is longer
+
+
+def stall_threshold(per_step: float, stall_after: float | None) -> float:
+    """Seconds without a step that make a stall: ``stall_after``, or by default
+    max(60 s, 30 x ``per_step``)."""
+    if stall_after is not None:
+        return stall_after
+    return max(DEFAULT_STALL, STALL_STEPS * per_step)
+
+
+def stalled_for(now: float, last_step: float, per_step: float,
+                stall_after: float | None) -> float | None:
+    """Seconds since the last step if that makes a stall, else None."""
+    idle = now - last_step
+    return idle if idle >= stall_threshold(per_step, stall_after) else None
+
+
+def stall_report(stalled: float, threshold: float) -> float:
+    """The report a stall of ``stalled`` seconds has reached: ``threshold`` doubled as
+    often as fits (60, 120, 240... for a threshold of 60 s)."""
+    level = threshold
+    if level <= 0:
+        return stalled
+    while level * 2 <= stalled:
+        level *= 2
+    return level
+
+
+_watches: list[ref[StallWatch]] = []  # the watches of unfinished bars, oldest first
+_lock = allocate_lock()
+_fork_hook: list[bool] = []
+
+
+def _after_fork_in_child() -> None:
+    """A forked child watches none of its parent's bars; the lock may have been held."""
+    global _lock
+    _lock = allocate_lock()
+    _watches.clear()
+
+
+class StallWatch:
+    """One bar's stall watch: when its count last moved, and what was reported.
+
+    The bar feeds it (``step``) and asks it (``check``, ``report``) from the ticker's
+    thread under the bar's lock; ``retire`` when the bar ends.
+    """
+
+    __slots__ = ("after", "clock", "thread", "count", "last_step", "armed", "stalled",
+                 "per_step", "reported", "shown", "__weakref__")
+
+    def __init__(self, after: float | None, clock: Callable[[], float], now: float,
+                 count: float | int) -> None:
+        self.after = after  # stall_after (None: the default rule)
+        self.clock = clock  # only watches on one clock nest
+        self.thread = get_ident()  # only watches made on one thread nest
+        self.count = count  # the count last seen
+        self.last_step = now  # when it last moved (or a nested bar did)
+        self.armed = False  # steps are due: the count moved once, or a loop started
+        self.stalled = False
+        self.per_step = 0.0  # the step time the threshold uses; kept while stalled
+        self.reported = 0.0  # the last report's length in this stall (0: none yet)
+        self.shown = -1  # a live line: the whole second of the stall drawn last
+        if not _fork_hook:  # at the first watch: importing progbar registers nothing
+            _fork_hook.append(True)
+            import os
+
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_after_fork_in_child)
+        with _lock:
+            _watches[:] = [r for r in _watches if r() is not None]  # bars dropped unended
+            _watches.append(ref(self))
+
+    def arm(self, now: float) -> None:
+        """A loop starts pulling items: steps are due from now on."""
+        self.armed = True
+        self._moved(now)
+
+    def step(self, count: float | int, at: float) -> None:
+        """The count is ``count`` now; if it moved, it moved at ``at`` (which ends a
+        stall, even if a new one has begun since)."""
+        if count != self.count:
+            self.count = count
+            self.armed = True
+            self.stalled = False
+            self.reported = 0.0
+            self.shown = -1
+            self._moved(at)
+
+    def check(self, now: float, per_step: float) -> float | None:
+        """Seconds the bar has been stalled, or None (no steps due, or one came
+        lately: that clears a stall)."""
+        if not self.armed:
+            return None
+        if not self.stalled:
+            self.per_step = per_step  # a stall is judged by the pace before it
+        stalled = stalled_for(now, self.last_step, self.per_step, self.after)
+        if stalled is None:
+            self.stalled = False
+            self.reported = 0.0
+            self.shown = -1
+            return None
+        self.stalled = True
+        return stalled
+
+    def report(self, stalled: float) -> tuple[float, bool] | None:
+        """The report due now, once each: ``(its length, first of this stall)``."""
+        level = stall_report(stalled, stall_threshold(self.per_step, self.after))
+        if level <= self.reported:
+            return None
+        first = not self.reported
+        self.reported = level
+        return level, first
+
+    def retire(self, now: float) -> None:
+        """The bar ended: it is watched no more, and its end is a step of the bars it
+        was nested in."""
+        self._moved(now)
+        with _lock:
+            _watches[:] = [r for r in _watches if r() not in (self, None)]
+
+    def _moved(self, at: float) -> None:
+        if at > self.last_step:
+            self.last_step = at
+        with _lock:
+            outer = []
+            for entry in _watches:
+                watch = entry()
+                if watch is self:
+                    break
+                if watch is not None and watch.thread == self.thread and (
+                        watch.clock is self.clock):
+                    outer.append(watch)
+        for watch in outer:
+            if at > watch.last_step:
+                watch.last_step = at
