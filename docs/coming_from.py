@@ -47,7 +47,8 @@ TQDM: dict[str, tuple[str, str]] = {
                         "that adapts by itself"),
     "tqdm(ascii=)": ("automatic", "ASCII glyphs where the stream's encoding cannot show "
                      "the bar's; the keras styles draw ASCII"),
-    "tqdm(disable=)": ("`disable=`", "the same switch (`verbose=0`); `PROGBAR_DISABLE=1` for every bar"),
+    "tqdm(disable=)": ("`disable=`", "the same switch (`verbose=0`); `PROGBAR_DISABLE=1` "
+                       "for every bar"),
     "tqdm(unit=)": ("`unit_name=`", ""),
     "tqdm(unit_scale=)": ("`unit_scale=`", "SI prefixes (`1.20/3.50 GB`, `45.1 MB/s`)"),
     "tqdm(dynamic_ncols=)": ("automatic", "fitted again after every resize"),

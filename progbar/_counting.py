@@ -90,18 +90,12 @@ class Counting:
     """The count of a bar, the calls that move it, and its drawing on time by the
     ticker (see the module docstring)."""
 
-    # Set by Progbar.__init__ (declared here for the reader and the type checker).
+    # Set by _start_counting, or by Progbar.__init__ (declared for the type checker).
     _seen: float | int
-    _target: int | float | None
-    _lim: float
-    _cap: float
-    _store: MetricStore
-    _running: dict[str, list[Any]]
-    _waiting: list[dict[str, Any]]
-    _record: Callable[..., None]
-    _log_left: int
     _log_mark: float | int
     _loop: Loop | None
+    _stall: StallWatch | None
+    _target: int | float | None
     _keras_finalize: bool
     _verbose: int
     _interval: float
@@ -109,21 +103,13 @@ class Counting:
     _clock_every: int
     _clock_t: float
     _display: Display
-    _ticking: bool
     _may_tick: bool
-    _tick_moved: float
-    _stall: StallWatch | None
-    _lock_acquire: Callable[..., bool]
-    _lock_release: Callable[[], None]
-
     _closed: bool
+    _watch_stall: Callable[[], None]  # the stall watch's turn (see _stall.Watched)
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         raise NotImplementedError
 
-    def _watch_stall(self) -> None:
-        """The stall watch's turn (the bar's: it shows the stall; see _stall)."""
-        raise NotImplementedError
 
     def _start_counting(self, store: MetricStore, initial: float | int) -> None:
         """The counting state of a new bar at ``initial``, its metrics in ``store``."""
@@ -132,6 +118,7 @@ class Counting:
         # What the hot paths add to and append to without the lock (see MetricStore).
         self._running = store.running
         self._waiting = store.waiting
+        self._initial = initial  # the count it starts at (and reset() goes back to)
         self._seen = initial
         self._log_mark = initial  # the step of the last log(): its weight's start
         # The fast paths run while the count is below ``_lim`` (see _set_lim); the

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import operator
-import os
 import time
 
 # ``threading`` and ``weakref`` cost milliseconds at ``import progbar`` (design.md,
@@ -29,8 +28,8 @@ from ._display import (
     display_for,
 )
 from ._metrics import MetricStore
-from ._rank import is_main_process, process_rank
-from ._stall import StallWatch
+from ._rank import is_main_process
+from ._stall import Watched
 from ._style import LINE, STYLES, Style, make_style
 from ._track import TrackLoop
 from ._writer import (
@@ -38,11 +37,8 @@ from ._writer import (
     detect_color,
     detect_dynamic,
     disabled_by_env,
-    dump_stacks,
     log_interval,
     notebook_display,
-    stall_after_from_env,
-    stall_dump_enabled,
 )
 
 __all__ = ["Progbar", "track"]
@@ -192,7 +188,7 @@ def _check_options(
         raise TypeError(f"unit_name must be a str, got {type(unit_name).__name__}")
 
 
-class Progbar(Counting, Generic[T]):
+class Progbar(Counting, Watched, Generic[T]):
     """A progress bar with Keras's running-average metrics.
 
     Args:
@@ -276,7 +272,6 @@ class Progbar(Counting, Generic[T]):
         self._style = make_style(
             style, self._start, live, width, fmt.clean_name(unit_name), initial,
             int(unit_divisor) if unit_scale else 0, format)
-        self._initial = initial
         self._delay = float(delay)
         # Nothing is drawn before this time (delay=): a quick loop draws nothing at all.
         self._quiet_until = self._start + self._delay if self._delay else None
@@ -302,8 +297,6 @@ class Progbar(Counting, Generic[T]):
         # A ticker thread renders from real time; with an injected clock the caller
         # owns time, so renders happen only on the caller's thread (deterministic).
         self._may_tick = clock is None
-        self._moved_count: float | int = initial  # (see _start_stall_watch)
-        self._moved_at = self._start
         self._start_stall_watch()
 
     # ------------------------------------------------------------------ properties
@@ -662,110 +655,6 @@ class Progbar(Counting, Generic[T]):
         text = self._style.format_summary(
             current, self._target, now, per_step, self._store.snapshot())
         self._display.summary(self._labelled(text, 0, None)[0])
-
-    # ------------------------------------------------------------------ the stall watch
-
-    def _start_stall_watch(self) -> None:
-        """A new stall watch (see _stall) for a bar that shows a stall: verbose=1,
-        drawn -- or silenced by its rank while the stall dump is on (the rank that
-        hangs is rarely rank 0) -- and ``stall_after`` (the argument, else the
-        environment's) finite.
-
-        A default-style bar joins the ticker at its first slow path or loop start
-        (and stays watched once idle); one that never would -- the keras styles read
-        the clock at every call, a bar silenced by rank draws nothing -- is watched
-        from here.  (Not every bar: a thread started here would be running before a
-        DataLoader forks its workers.)"""
-        self._moved_count = self._seen  # when the count last moved, as _advance saw it
-        self._moved_at = self._start
-        self._step_time = 0.0  # the step time of the last line drawn
-        self._stall = None
-        self._style.stall = None
-        self._row.stalled = False
-        if self._verbose != 1:
-            return
-        if self._display.dead and (
-                disabled_by_env() or is_main_process() or not stall_dump_enabled()):
-            return
-        after = self._stall_after
-        if after is None:
-            after = stall_after_from_env()
-        if after is not None and after == math.inf:
-            return
-        self._stall = StallWatch(after, self._clock, self._start, self._seen)
-        if self._may_tick and (not self._clock_every or self._display.dead):
-            from . import _ticker
-
-            if not _ticker.watch(self):
-                self._stall = None  # no ticker thread (interpreter shutdown): no watch
-
-    def _watch_stall(self) -> None:
-        """The stall watch's turn (the ticker's, or a test's ``tick()``): note a step,
-        show a stall or clear it.  It never waits for the bar's lock: a thread that
-        holds it is not stalled."""
-        if not self._lock_acquire(False):
-            return
-        dump = None
-        try:
-            watch = self._stall
-            if watch is None or self._closed:
-                return
-            now = self._clock()
-            current = self.current
-            if self._seen > current:
-                current = self._seen
-            target = self._target
-            if target is not None and current >= target and self._loop is None:
-                self._stop_ticking()  # finished: nothing to watch
-                return
-            was = watch.stalled
-            # The slow path saw this count arrive (exact); else the ticker sees it now.
-            watch.step(current, self._moved_at if current == self._moved_count else now)
-            per_step = self._step_time
-            if per_step <= 0 and current > self._initial:  # no line yet: the mean so far
-                per_step = max(watch.last_step - self._start, 0.0) / (current - self._initial)
-            stalled = watch.check(now, per_step)
-            if stalled is None:
-                if was:
-                    self._show_stall(watch, None, current, now, None)
-                return
-            report = watch.report(stalled)
-            self._show_stall(watch, stalled, current, now, report)
-            if report is not None and report[1] and stall_dump_enabled():
-                line = fmt.format_stall_line(self._label, current, target, self._style.unit,
-                                             report[0], watch.per_step)
-                dump = (f"progbar (rank {process_rank()}, pid {os.getpid()}): {line}; "
-                        "the Python stack of every thread follows")
-        finally:
-            self._lock_release()
-        if dump is not None:
-            dump_stacks(dump)  # outside the lock: stderr may block
-
-    def _show_stall(self, watch: StallWatch, stalled: float | None, current: float | int,
-                    now: float, report: tuple[float, bool] | None) -> None:
-        """A live line shows ``stalled 1:05`` in place of its ETA, redrawn each second
-        (None: back to the ETA); a log gets one line per report."""
-        self._style.stall = None if stalled is None else (current, stalled)
-        self._row.stalled = stalled is not None  # the terminal's indicator: paused
-        display = self._display
-        quiet_until = self._quiet_until
-        if display.dead or (quiet_until is not None and now < quiet_until):
-            return  # (delay=: a bar not drawn yet says nothing)
-        try:
-            if isinstance(display, LineDisplay):
-                if report is not None:
-                    display.message(fmt.format_stall_line(
-                        self._label, current, self._target, self._style.unit, report[0],
-                        watch.per_step))
-                return
-            if stalled is not None:
-                if int(stalled) == watch.shown:
-                    return
-                watch.shown = int(stalled)
-            self._style.draw_now()
-            self._advance(current, now, False)
-        except Exception:  # a display bug must never stop the loop
-            display.dead = True
 
 
 def track(
