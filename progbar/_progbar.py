@@ -208,8 +208,18 @@ class Progbar(Counting, Watched, Generic[T]):
         clock: a zero-argument callable returning seconds (default ``time.monotonic``).
         label: a short text shown before the count (``"epoch"``, ``"shard 3"``).
         leave: False makes the bar transient: its line is erased when it ends.
-        total, desc: tqdm's names for ``target`` and ``label``.
+        total: tqdm's name for ``target``.
+        desc: tqdm's name for ``label``.
         disable: True is ``verbose=0`` (tqdm's switch).
+        unit_scale: show count, target and rate with SI prefixes (``1.20/3.50 GB``,
+            ``45.1 MB/s``); the default style only.
+        unit_divisor: 1000 (SI: kB, MB) or 1024 (binary: KiB, MiB) for ``unit_scale``.
+        initial: the count the bar starts at (a resumed run); rate and ETA count only
+            what this run does.
+        delay: seconds before the bar first draws; a bar that ends sooner draws nothing.
+        format: a template for the default style's line, from the fields ``{label}``,
+            ``{count}``, ``{target}``, ``{percent}``, ``{bar}``, ``{elapsed}``,
+            ``{eta}``, ``{rate}``, ``{unit}`` and ``{metrics}``.
         stall_after: seconds without a step after which a running bar says it is
             stalled (None: ``PROGBAR_STALL_AFTER``, else max(60 s, 30 x the smoothed
             step time); ``math.inf``: never).  See docs/terminal.md.
