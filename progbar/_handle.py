@@ -247,7 +247,8 @@ class _Client:
         cleaner; refused or unanswered: a parent out of descriptors or busy) keeps
         what was gathered and tries again later; any other ends this client."""
         if self.state is _NEW:
-            _watch_sigterm()  # first use in this process: a SIGTERM flushes first
+            # First use in this process: a SIGTERM sends what it holds first.
+            _watch_sigterm(watcher=self.owner != os.getpid())
             self.register_exit()
         try:
             conn = _connect(self.address, self.family, self.key, timeout)
@@ -749,7 +750,7 @@ class _Server:
                 self.ident = _file_id(address)
             except OSError as exc:
                 self.remove_dir()
-                raise OSError(exc.errno, f"progbar: cannot listen on {address}: "
+                raise OSError(exc.errno or errno.EINVAL, f"progbar: cannot listen on {address}: "
                                          f"{exc.strerror or exc}", address) from None
         else:  # pragma: no cover - Windows
             self.family = "AF_INET"
@@ -854,6 +855,7 @@ class _Server:
                     stopping = self.stopping
                     abandon = self.abandon
                 if asked:
+                    self.check_socket()  # a removal is seen by close() at the latest
                     seq += 1
                     if not waiting:
                         deadline = time.monotonic() + _DRAIN_TIMEOUT
@@ -968,7 +970,7 @@ class _Server:
         try:
             if _file_id(self.address) == self.ident:
                 return
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             pass
         except OSError:
             return
@@ -1263,8 +1265,14 @@ class _SigtermWatch:
         self.wake_r: socket.socket | None = None
         self.wake_w: socket.socket | None = None
 
-    def install(self) -> None:
-        """From the main thread, where SIGTERM still has its default action."""
+    def install(self, watcher: bool) -> None:
+        """From the main thread, where SIGTERM still has its default action.  Only a
+        worker gets the watcher: a fork child inherits the wakeup fd until its
+        at-fork hook runs, so a SIGTERM that a pool sends a worker it has just forked
+        would reach the parent's watcher -- the parent keeps the handler alone."""
+        if not watcher:
+            signal.signal(signal.SIGTERM, self.handler)
+            return
         try:
             self.wake_r, self.wake_w = socket.socketpair()
             self.wake_w.setblocking(False)
@@ -1353,7 +1361,7 @@ class _SigtermWatch:
 _sigterm: _SigtermWatch | None = None
 
 
-def _watch_sigterm() -> None:
+def _watch_sigterm(watcher: bool) -> None:
     """Handle SIGTERM (see _SigtermWatch) -- only where nobody set a handler (the
     default action), and only from the main thread (Python's rule)."""
     global _sigterm
@@ -1363,7 +1371,7 @@ def _watch_sigterm() -> None:
         if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
             return  # the user's own handler (or SIG_IGN): theirs to run
         _sigterm = _SigtermWatch()
-        _sigterm.install()
+        _sigterm.install(watcher)
     except (ValueError, OSError, AttributeError):  # no SIGTERM here, an odd interpreter
         pass
 
@@ -1420,7 +1428,7 @@ def handle_for(bar: Progbar[Any]) -> Handle:
         if bar.closed or server is not None:
             return Handle((None, None, None, 1.0, frozenset(), None))
         server = _servers[bar] = _Server(bar)
-    _watch_sigterm()
+    _watch_sigterm(watcher=False)
     weakref.finalize(bar, server.stop, False)  # a bar dropped unclosed (or at exit)
 
     def close_listener() -> None:
