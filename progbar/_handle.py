@@ -1,29 +1,26 @@
-"""Handles: progress from worker processes and threads into one bar (design.md §12).
+"""Handles: progress from worker processes and threads into one bar (design.md,
+"Workers, async code, Ray" and the two "Workers" sections after it).
 
 Parent side.  The first ``bar.handle()`` starts a :class:`_Server` for that bar: a
-listening Unix socket in a fresh private directory (``mkdtemp``: mode 0700, so only
-the same user can reach it; loopback TCP where there are no Unix sockets), a random
-32-byte key, and one thread that accepts, authenticates and applies what workers
-send with ``bar._merge`` (steps, exact metric sums) and ``bar.write``.  Each accepted
-connection is authenticated by ``multiprocessing.connection``'s challenge in a
-short thread of its own, so a stranger that connects and says nothing cannot stall
-the listener; only an authenticated connection is ever read with ``recv()`` (which
-unpickles).  Wrong keys and raw bytes are dropped with the connection.
+listening Unix socket in a fresh private directory (``progbar-<pid>-<random>``, mode
+0700, in ``$TMPDIR`` or a short system directory; loopback TCP where there are no Unix
+sockets), a random 32-byte key, and one thread that accepts, reads and applies what
+workers send with ``bar._merge`` (steps, exact metric sums) and ``bar.write``.  Each
+accepted connection is authenticated by ``multiprocessing.connection``'s challenge in
+a short thread of its own, every read bounded; only then is it read, without ever
+blocking on it, with ``Connection.send``'s framing: a peer stopped mid-message keeps
+only its own bytes waiting.  Nothing from an unauthenticated peer is unpickled.
 
 Worker side.  A :class:`Handle` is a small picklable record (address, key, interval,
-which metrics are averaged).  It opens nothing until it is first used in a process,
-and every handle for one bar in one process shares one :class:`_Client`: calls add
-into it under a lock -- no clock read, no I/O -- and its thread sends what gathered
-at most once per interval (the bar's interval), plus at once when the parent asks.
+which metrics are averaged, the parent's pid).  It opens nothing until it is first
+used in a process, and every handle for one bar in one process shares one
+:class:`_Client`: calls add into it -- no clock read, no I/O -- and its thread sends
+what gathered at most once per interval (the bar's), plus at once when asked.
 
-Exactness.  Worker exits are covered by a ``multiprocessing.util.Finalize`` (it runs
-at interpreter exit *and* when a ``multiprocessing`` child -- pool workers,
-DataLoader workers, loky workers -- ends with ``os._exit`` after its run, where
-``atexit`` does not run).  For workers still alive, the parent's ``close()`` first
-calls the drain hook: the listener takes in every connection already made (a worker
-connects, synchronously, on its first call, so any count that exists has one), asks
-each for what it holds (``sync``) and waits for the answers or the connection's end,
-at most ``_DRAIN_TIMEOUT`` seconds; only then is the final line drawn.
+Exactness.  What a worker holds leaves it however it ends: a
+``multiprocessing.util.Finalize`` at its exit (also where a ``multiprocessing`` child
+ends with ``os._exit``), the parent's ``close()`` asking live workers (``sync``), and a
+SIGTERM handler (``Pool.__exit__`` terminates its workers) -- see _SigtermWatch.
 """
 
 from __future__ import annotations
@@ -42,6 +39,7 @@ import tempfile
 import threading
 import time
 import weakref
+from _thread import get_ident as _get_ident
 from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
 
@@ -162,7 +160,7 @@ class _Guard:
         self.main_inside = 0
 
     def enter(self, wait: float | None = None) -> bool:
-        main = threading.get_ident() == _main_ident[0]
+        main = _get_ident() == _main_ident[0]
         if main:
             self.main_inside += 1
         ok = self.lock.acquire() if wait is None else self.lock.acquire(timeout=wait)
@@ -172,9 +170,9 @@ class _Guard:
 
     def exit(self) -> None:
         self.lock.release()
-        if threading.get_ident() == _main_ident[0]:
+        if _get_ident() == _main_ident[0]:
             self.main_inside -= 1
-            if _sigterm is not None and _sigterm.deferred and not self.main_inside:
+            if _sigterm is not None and _sigterm.deferred and not _main_inside():
                 _sigterm.finish()
 
     def __enter__(self) -> None:
@@ -185,6 +183,12 @@ class _Guard:
 
 
 _main_ident = [threading.main_thread().ident]  # this process's main thread
+
+
+def _main_inside() -> bool:
+    """Whether the main thread is in (or waits for) any client's lock."""
+    return any(c.lock.main_inside or c.send_lock.main_inside
+               for c in list(_clients.values()))
 
 
 _NEW, _LIVE, _RETRY, _DEAD = "new", "live", "retry", "dead"
@@ -401,13 +405,24 @@ class _Client:
     def add(self, kid: int, n: float, values: Values | None) -> None:
         if not self.usable():
             return
-        with self.lock:
+        # ``with self.lock``, inlined: the common call with values comes here.
+        guard = self.lock
+        main = _get_ident() == _main_ident[0]
+        if main:
+            guard.main_inside += 1
+        guard.lock.acquire()
+        try:
             acc = self.main if kid == 0 else self.kids.get(kid)
-            if acc is None:
-                return
-            acc.n += n
-            if values:
-                acc.record(values, n if n >= 1 else 1, self.averaged)
+            if acc is not None:
+                acc.n += n
+                if values:
+                    acc.record(values, n if n >= 1 else 1, self.averaged)
+        finally:
+            guard.lock.release()
+            if main:
+                guard.main_inside -= 1
+                if _sigterm is not None and _sigterm.deferred and not _main_inside():
+                    _sigterm.finish()
 
     def log(self, kid: int, values: Values | None, metrics: dict[str, Any]) -> None:
         if not self.usable():
@@ -1257,21 +1272,22 @@ class _SigtermWatch:
     status still says "killed by SIGTERM"."""
 
     def __init__(self) -> None:
+        self.fresh()
+        self.wake_r: socket.socket | None = None
+        self.wake_w: socket.socket | None = None
+
+    def fresh(self) -> None:
         self.pid = os.getpid()
         self.started = threading.Lock()  # the work runs once, whoever comes first
         self.finished = threading.Event()
         self.in_main = False  # the main thread's handler is running
         self.deferred = False  # it interrupted our own code: it ends when that is done
-        self.wake_r: socket.socket | None = None
-        self.wake_w: socket.socket | None = None
 
-    def install(self, watcher: bool) -> None:
-        """From the main thread, where SIGTERM still has its default action.  Only a
-        worker gets the watcher: a fork child inherits the wakeup fd until its
-        at-fork hook runs, so a SIGTERM that a pool sends a worker it has just forked
-        would reach the parent's watcher -- the parent keeps the handler alone."""
-        if not watcher:
-            signal.signal(signal.SIGTERM, self.handler)
+    def start_watcher(self) -> None:
+        """From the main thread, in a worker.  Only a worker gets the watcher: a fork
+        child shares the wakeup fd until its at-fork hook runs, so a SIGTERM that a
+        pool sends a worker it has just forked would reach the parent's watcher."""
+        if self.wake_w is not None:
             return
         try:
             self.wake_r, self.wake_w = socket.socketpair()
@@ -1285,7 +1301,6 @@ class _SigtermWatch:
                                                name="progbar-sigterm"))
         except (OSError, ValueError, RuntimeError):
             self.close()
-        signal.signal(signal.SIGTERM, self.handler)
 
     def close(self) -> None:
         for sock in (self.wake_r, self.wake_w):
@@ -1331,8 +1346,7 @@ class _SigtermWatch:
         self.finished.set()
 
     def handler(self, signum: int, frame: Any) -> None:
-        if any(c.lock.main_inside or c.send_lock.main_inside
-               for c in list(_clients.values())):
+        if _main_inside():
             self.deferred = True  # see _Guard.exit
             return
         self.finish()
@@ -1346,8 +1360,10 @@ class _SigtermWatch:
             os.kill(os.getpid(), signal.SIGTERM)
 
     def forget_after_fork(self) -> None:
-        """In a forked child: back to the default action (and no wakeup fd shared with
-        the parent); the child installs its own on first use, as a spawned one."""
+        """In a forked child: back to the default action (SIGTERM is blocked across
+        the fork, see _before_fork, so one sent meanwhile now ends the child as
+        before), no wakeup fd shared with the parent; the child installs its own on
+        first use, as a spawned one."""
         try:
             if signal.getsignal(signal.SIGTERM) == self.handler:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -1363,15 +1379,19 @@ _sigterm: _SigtermWatch | None = None
 
 def _watch_sigterm(watcher: bool) -> None:
     """Handle SIGTERM (see _SigtermWatch) -- only where nobody set a handler (the
-    default action), and only from the main thread (Python's rule)."""
+    default action), and only from the main thread (Python's rule); ``watcher``: in a
+    worker, with the watcher thread."""
     global _sigterm
-    if _sigterm is not None or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         return
     try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return  # the user's own handler (or SIG_IGN): theirs to run
-        _sigterm = _SigtermWatch()
-        _sigterm.install(watcher)
+        if _sigterm is None:
+            if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+                return  # the user's own handler (or SIG_IGN): theirs to run
+            _sigterm = _SigtermWatch()
+            signal.signal(signal.SIGTERM, _sigterm.handler)
+        if watcher and signal.getsignal(signal.SIGTERM) == _sigterm.handler:
+            _sigterm.start_watcher()
     except (ValueError, OSError, AttributeError):  # no SIGTERM here, an odd interpreter
         pass
 
@@ -1444,7 +1464,14 @@ def handle_for(bar: Progbar[Any]) -> Handle:
 
 
 def _after_fork_in_child() -> None:
-    global _clients_lock, _servers_lock
+    global _clients_lock, _servers_lock, _sigterm
+    try:
+        if _sigterm is not None:
+            _sigterm.forget_after_fork()
+            _sigterm = None
+    finally:
+        _unblock_after_fork()
+    _main_ident[0] = threading.main_thread().ident
     _clients_lock = threading.Lock()
     _servers_lock = threading.Lock()
     for client in list(_clients.values()):
@@ -1456,12 +1483,27 @@ def _after_fork_in_child() -> None:
         server.forget_after_fork()
     _servers.clear()
     _drainers.clear()
-    global _sigterm
-    if _sigterm is not None:
-        _sigterm.forget_after_fork()
-        _sigterm = None
-    _main_ident[0] = threading.main_thread().ident
+
+
+# A pool may SIGTERM a worker it has just forked.  With our handler inherited, Python
+# would catch the signal, then drop it (it clears pending signals after a fork, and
+# the child's hook puts the default action back), or run it too late (a worker
+# blocked on its queue's lock): the worker would outlive terminate(), which waits for
+# it forever.  So SIGTERM is blocked in the forking thread across the fork; the child
+# unblocks it once the default action is back, and a signal sent meanwhile ends it.
+_fork_mask: list[Any] = []
+
+
+def _before_fork() -> None:
+    if _sigterm is not None and hasattr(signal, "pthread_sigmask"):
+        _fork_mask.append(signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}))
+
+
+def _unblock_after_fork() -> None:
+    if _fork_mask:
+        signal.pthread_sigmask(signal.SIG_SETMASK, _fork_mask.pop())
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_unblock_after_fork,
+                        after_in_child=_after_fork_in_child)
