@@ -1,42 +1,45 @@
-"""Handles: progress from worker processes and threads into one bar.
-
-See design.md, "Workers, async code, Ray".
+"""Handles: progress from worker processes and threads into one bar (design.md,
+"Workers, async code, Ray" and the two "Workers" sections after it).
 
 Parent side.  The first ``bar.handle()`` starts a :class:`_Server` for that bar: a
-listening Unix socket in a fresh private directory (``mkdtemp``: mode 0700, so only
-the same user can reach it; loopback TCP where there are no Unix sockets), a random
-32-byte key, and one thread that accepts, authenticates and applies what workers
-send with ``bar._merge`` (steps, exact metric sums) and ``bar.write``.  Each accepted
-connection is authenticated by ``multiprocessing.connection``'s challenge in a
-short thread of its own, so a stranger that connects and says nothing cannot stall
-the listener; only an authenticated connection is ever read with ``recv()`` (which
-unpickles).  Wrong keys and raw bytes are dropped with the connection.
+listening Unix socket in a fresh private directory (``progbar-<pid>-<random>``, mode
+0700, in ``$TMPDIR`` or a short system directory; loopback TCP where there are no Unix
+sockets), a random 32-byte key, and one thread that accepts, reads and applies what
+workers send with ``bar._merge`` (steps, exact metric sums) and ``bar.write``.  Each
+accepted connection is authenticated by ``multiprocessing.connection``'s challenge in
+a short thread of its own, every read bounded; only then is it read, without ever
+blocking on it, with ``Connection.send``'s framing: a peer stopped mid-message keeps
+only its own bytes waiting.  Nothing from an unauthenticated peer is unpickled.
 
 Worker side.  A :class:`Handle` is a small picklable record (address, key, interval,
-which metrics are averaged).  It opens nothing until it is first used in a process,
-and every handle for one bar in one process shares one :class:`_Client`: calls add
-into it under a lock -- no clock read, no I/O -- and its thread sends what gathered
-at most once per interval (the bar's interval), plus at once when the parent asks.
+which metrics are averaged, the parent's pid).  It opens nothing until it is first
+used in a process, and every handle for one bar in one process shares one
+:class:`_Client`: calls add into it -- no clock read, no I/O -- and its thread sends
+what gathered at most once per interval (the bar's), plus at once when asked.
 
-Exactness.  Worker exits are covered by a ``multiprocessing.util.Finalize`` (it runs
-at interpreter exit *and* when a ``multiprocessing`` child -- pool workers,
-DataLoader workers, loky workers -- ends with ``os._exit`` after its run, where
-``atexit`` does not run).  For workers still alive, the parent's ``close()`` first
-calls the drain hook: the listener takes in every connection already made (a worker
-connects, synchronously, on its first call, so any count that exists has one), asks
-each for what it holds (``sync``) and waits for the answers or the connection's end,
-at most ``_DRAIN_TIMEOUT`` seconds; only then is the final line drawn.
+Exactness.  What a worker holds leaves it however it ends: a
+``multiprocessing.util.Finalize`` at its exit (also where a ``multiprocessing`` child
+ends with ``os._exit``), the parent's ``close()`` asking live workers (``sync``), and a
+SIGTERM handler (``Pool.__exit__`` terminates its workers) -- see _SigtermWatch.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import pickle
+import re
+import selectors
 import shutil
+import signal
 import socket
+import stat
+import struct
 import tempfile
 import threading
 import time
 import weakref
+from _thread import get_ident as _get_ident
 from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
 
@@ -56,9 +59,24 @@ __all__ = ["Handle", "handle_for"]
 _MIN_INTERVAL = 0.02  # a worker sends at most this often, whatever the bar's interval
 _DRAIN_TIMEOUT = 5.0  # how long close() waits for live workers to answer
 _JOIN_TIMEOUT = 5.0
-# A peer that has not answered the challenge in this long is a stranger: a drain stops
-# waiting for it and its socket is shut (a real client answers in milliseconds).
+# A peer that has not answered the challenge in this long (each read) is a stranger:
+# it is dropped (a real client answers in milliseconds).
 _HANDSHAKE_TIMEOUT = 2.0
+# A worker's connect and handshake, at most: a parent that accepts nothing (out of
+# descriptors, stopped) costs a worker's first call this long, never more.
+_CONNECT_TIMEOUT = 3.0
+_RETRY_FIRST = 0.05  # a worker that could not connect tries again after this, doubling
+_RETRY_MAX = 1.0
+_EXIT_WAIT = 2.0  # at exit, how long a worker waits for a removed socket to be made anew
+_CHECK_EVERY = 0.25  # the listener checks that its socket file is still there
+_SIGNAL_LOCK_WAIT = 0.5  # on SIGTERM, how long to wait for a lock another thread holds
+# On SIGTERM, how long the main thread may take to run the handler before the process
+# is ended anyway (it runs no bytecode: a long call in C).
+_SIGTERM_GRACE = 2.0
+_READ_SIZE = 65536
+# sun_path holds 108 bytes on Linux, 104 on macOS and the BSDs: keep well below.
+_MAX_SOCKET_PATH = 100
+_SHORT_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # where a too-long $TMPDIR falls back
 # Options a worker may give a child bar (no file: it is the parent's; no clock).
 _CHILD_OPTIONS = frozenset({
     "width", "verbose", "interval", "stateful_metrics", "stateless_metrics", "unit_name",
@@ -130,7 +148,50 @@ def _plain(value: Any) -> Any:
         return value
 
 
-_NEW, _LIVE, _DEAD = "new", "live", "dead"
+class _Guard:
+    """A client's lock that knows whether the main thread is in it (or waits for it):
+    a SIGTERM handler that interrupts our own code there lets it finish first (see
+    _SigtermWatch), rather than find the lock taken and lose what it holds."""
+
+    __slots__ = ("lock", "main_inside")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.main_inside = 0
+
+    def enter(self, wait: float | None = None) -> bool:
+        main = _get_ident() == _main_ident[0]
+        if main:
+            self.main_inside += 1
+        ok = self.lock.acquire() if wait is None else self.lock.acquire(timeout=wait)
+        if not ok and main:
+            self.main_inside -= 1
+        return ok
+
+    def exit(self) -> None:
+        self.lock.release()
+        if _get_ident() == _main_ident[0]:
+            self.main_inside -= 1
+            if _sigterm is not None and _sigterm.deferred and not _main_inside():
+                _sigterm.finish()
+
+    def __enter__(self) -> None:
+        self.enter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.exit()
+
+
+_main_ident = [threading.main_thread().ident]  # this process's main thread
+
+
+def _main_inside() -> bool:
+    """Whether the main thread is in (or waits for) any client's lock."""
+    return any(c.lock.main_inside or c.send_lock.main_inside
+               for c in list(_clients.values()))
+
+
+_NEW, _LIVE, _RETRY, _DEAD = "new", "live", "retry", "dead"
 
 
 class _Client:
@@ -138,10 +199,11 @@ class _Client:
 
     def __init__(self, spec: tuple[Any, ...]) -> None:
         self.spec = spec
-        address, family, key, interval, stateful, stateless = spec
+        address, family, key, interval, stateful, stateless = spec[:6]
         self.address = address
         self.family = family
         self.key = key
+        self.owner: int | None = spec[6] if len(spec) > 6 else None  # the parent's pid
         self.interval = max(float(interval), _MIN_INTERVAL)
         self.stateful: frozenset[str] | None = stateful
         self.stateless: frozenset[str] | None = stateless
@@ -149,8 +211,8 @@ class _Client:
 
     def fresh(self) -> None:
         """Start over: a new process (after a fork) owns nothing it inherited."""
-        self.lock = threading.Lock()
-        self.send_lock = threading.Lock()
+        self.lock = _Guard()
+        self.send_lock = _Guard()
         self.start_lock = threading.Lock()
         self.main = _Acc()
         self.kids: dict[int, _Acc] = {}
@@ -161,6 +223,11 @@ class _Client:
         self.conn: mpc.Connection | None = None
         self.sent_messages = 0
         self.pid = os.getpid()
+        self.retry_at = 0.0
+        self.backoff = _RETRY_FIRST
+        self.missing = False  # the last try found no socket (a temp cleaner removed it?)
+        self.at_exit = False  # the exit flush is registered
+        self.sending = False  # the sender thread runs
 
     def averaged(self, name: str) -> bool:
         if self.stateful is not None:
@@ -170,27 +237,56 @@ class _Client:
     # -- starting and stopping
 
     def start(self) -> bool:
-        """Connect on first use in this process; False when the bar cannot be reached."""
+        """Connect on first use in this process (and again, after a failure, when the
+        back-off has passed); False while the bar cannot be reached."""
         with self.start_lock:
-            if self.state is _NEW:
-                try:
-                    self.connect()
-                except Exception:  # parent gone, bar closed, wrong key: go on silently
-                    self.die()
-                    return False
-                self.state = _LIVE
-                self.live = True
-                mputil.Finalize(None, self.final_flush, exitpriority=50)
-                thread = threading.Thread(target=self.run, name="progbar-handle-send",
-                                          daemon=True)
-                try:
-                    thread.start()
-                except RuntimeError:  # interpreter shutting down: sends happen on close
-                    pass
+            if self.state is _NEW or (
+                self.state is _RETRY and time.monotonic() >= self.retry_at
+            ):
+                self.attempt(_CONNECT_TIMEOUT)
             return self.state is _LIVE
 
-    def connect(self) -> None:
-        self.conn = mpc.Client(self.address, self.family, authkey=self.key)
+    def attempt(self, timeout: float) -> None:
+        """One try at connecting.  A failure that may pass (no socket file: a temp
+        cleaner; refused or unanswered: a parent out of descriptors or busy) keeps
+        what was gathered and tries again later; any other ends this client."""
+        if self.state is _NEW:
+            # First use in this process: a SIGTERM sends what it holds first.
+            _watch_sigterm(watcher=self.owner != os.getpid())
+            self.register_exit()
+        try:
+            conn = _connect(self.address, self.family, self.key, timeout)
+        except (FileNotFoundError, ConnectionRefusedError, TimeoutError, BlockingIOError,
+                InterruptedError) as exc:
+            if not _alive(self.owner):  # the parent is gone: nobody will ever listen
+                self.die()
+                return
+            self.missing = isinstance(exc, FileNotFoundError)
+            self.state = _RETRY
+            # An unanswered handshake already cost the caller ``timeout``: wait longer.
+            wait = _RETRY_MAX * 5 if isinstance(exc, TimeoutError) else self.backoff
+            self.retry_at = time.monotonic() + wait
+            self.backoff = min(self.backoff * 2, _RETRY_MAX)
+            return
+        except Exception:  # a wrong key, the bar closing meanwhile: go on silently
+            self.die()
+            return
+        self.conn = conn
+        self.state = _LIVE
+        self.live = True
+        if not self.sending:
+            thread = threading.Thread(target=self.run, name="progbar-handle-send",
+                                      daemon=True)
+            try:
+                _start_thread(thread)
+                self.sending = True
+            except RuntimeError:  # interpreter shutting down: sends happen on close
+                pass
+
+    def register_exit(self) -> None:
+        if not self.at_exit:
+            self.at_exit = True
+            mputil.Finalize(None, self.final_flush, exitpriority=50)
 
     def run(self) -> None:
         """The sender: waits an interval or for the parent's ``sync``, then sends."""
@@ -206,6 +302,9 @@ class _Client:
         except Exception:  # EOF: the bar closed or the parent is gone -- go quiet
             if self.pid == pid:
                 self.die()
+        finally:
+            if self.pid == pid:
+                self.sending = False
 
     def die(self) -> None:
         self.state = _DEAD
@@ -217,18 +316,40 @@ class _Client:
             except Exception:
                 pass
 
-    def final_flush(self) -> None:
-        """At process exit (interpreter exit or a ``multiprocessing`` child's end)."""
-        if self.pid != os.getpid() or self.state is not _LIVE:
+    def final_flush(self, wait: float | None = None) -> None:
+        """At process exit (interpreter exit or a ``multiprocessing`` child's end) and
+        on SIGTERM (``wait``: how long to wait for a lock the interrupted code may
+        hold).  A client that could not connect tries once more; if the socket file
+        was missing (a temp cleaner) it waits a little for the parent to make it anew."""
+        if self.pid != os.getpid():
             return
-        self.flush()
-        with self.send_lock:
-            self.die()
+        if self.state is _RETRY and self.pending():
+            deadline = time.monotonic() + (_EXIT_WAIT if self.missing else 0.0)
+            while True:
+                self.attempt(min(_CONNECT_TIMEOUT, 1.0))
+                if self.state is not _RETRY or time.monotonic() >= deadline:
+                    break
+                time.sleep(_RETRY_FIRST)
+        if self.state is not _LIVE:
+            return
+        self.flush(wait=wait)
+        if self.send_lock.enter(wait):
+            try:
+                self.die()
+            finally:
+                self.send_lock.exit()
 
     # -- sending
 
-    def take(self) -> tuple[Any, ...] | None:
+    def pending(self) -> bool:
         with self.lock:
+            return bool(self.events or _holds(self.main)
+                        or any(_holds(acc) for acc in self.kids.values()))
+
+    def take(self, wait: float | None = None) -> tuple[Any, ...] | None:
+        if not self.lock.enter(wait):
+            return None
+        try:
             main = self.main.take()
             kids = {}
             for cid, acc in self.kids.items():
@@ -242,20 +363,26 @@ class _Client:
             for event in events:
                 if event[0] == "close":
                     self.kids.pop(event[1], None)
+        finally:
+            self.lock.exit()
         return (main, kids, events)
 
-    def flush(self, ack: object = None) -> None:
+    def flush(self, ack: object = None, wait: float | None = None) -> None:
         """Send what is pending (and the answer to a ``sync``), in order."""
-        with self.send_lock:
+        if not self.send_lock.enter(wait):
+            return
+        try:
             if self.state is not _LIVE:
                 return
-            batch = self.take()
+            batch = self.take(wait)
             if batch is None and ack is None:
                 return
             try:
                 self.send(("batch", ack, batch))
             except Exception:
                 self.die()
+        finally:
+            self.send_lock.exit()
 
     def send(self, msg: tuple[Any, ...]) -> None:
         conn = self.conn
@@ -267,22 +394,35 @@ class _Client:
     # -- recording (the handle's slow path and child bars)
 
     def usable(self) -> bool:
+        """Whether calls are recorded: connected, or waiting to connect again (what
+        gathers meanwhile is sent once connected, or at exit)."""
         if self.live:
             return True
-        if self.state is _NEW:
-            return self.start()
-        return False
+        if self.state is _NEW or self.state is _RETRY:
+            self.start()
+        return self.state is _LIVE or self.state is _RETRY
 
     def add(self, kid: int, n: float, values: Values | None) -> None:
         if not self.usable():
             return
-        with self.lock:
+        # ``with self.lock``, inlined: the common call with values comes here.
+        guard = self.lock
+        main = _get_ident() == _main_ident[0]
+        if main:
+            guard.main_inside += 1
+        guard.lock.acquire()
+        try:
             acc = self.main if kid == 0 else self.kids.get(kid)
-            if acc is None:
-                return
-            acc.n += n
-            if values:
-                acc.record(values, n if n >= 1 else 1, self.averaged)
+            if acc is not None:
+                acc.n += n
+                if values:
+                    acc.record(values, n if n >= 1 else 1, self.averaged)
+        finally:
+            guard.lock.release()
+            if main:
+                guard.main_inside -= 1
+                if _sigterm is not None and _sigterm.deferred and not _main_inside():
+                    _sigterm.finish()
 
     def log(self, kid: int, values: Values | None, metrics: dict[str, Any]) -> None:
         if not self.usable():
@@ -317,8 +457,85 @@ class _Client:
         return cid
 
 
+def _holds(acc: _Acc) -> bool:
+    return bool(acc.n or acc.totals or acc.last)
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists (None: unknown, taken as alive)."""
+    if pid is None or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
+
+
+class _Framed:
+    """``multiprocessing.connection``'s framing (a 4-byte length, then the bytes) over
+    a socket with a timeout: what its challenge functions call, and no more."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sock.sendall(struct.pack("!i", len(data)) + bytes(data))
+
+    def recv_bytes(self, maxlength: int | None = None) -> bytes:
+        (size,) = struct.unpack("!i", self.read(4))
+        if size < 0 or (maxlength is not None and size > maxlength):
+            raise OSError("bad message length")
+        return self.read(size)
+
+    def read(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return bytes(buf)
+
+
+def _connect(address: Any, family: str, key: bytes, timeout: float) -> mpc.Connection:
+    """``multiprocessing.connection.Client``, bounded: a parent that accepts nothing
+    (out of file descriptors, stopped) makes this fail after ``timeout``, not hang."""
+    fam = socket.AF_INET if family == "AF_INET" else socket.AF_UNIX
+    sock = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+        framed = _Framed(sock)
+        mpc.answer_challenge(framed, key)  # type: ignore[arg-type]
+        mpc.deliver_challenge(framed, key)  # type: ignore[arg-type]
+        sock.settimeout(None)
+        return mpc.Connection(sock.detach())
+    except BaseException:
+        sock.close()
+        raise
+
+
 _clients: dict[tuple[Any, ...], _Client] = {}
 _clients_lock = threading.Lock()
+
+
+def _start_thread(thread: threading.Thread) -> None:
+    """Start ``thread`` with SIGTERM blocked in it.  A process-wide signal is taken
+    by any thread that does not block it; if one of ours took it, Python would run
+    the handler only when the main thread next runs bytecode -- never, for a pool
+    worker asleep on its task queue, which then outlives ``Pool.terminate()``."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - Windows
+        thread.start()
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        thread.start()
+    finally:
+        mask(signal.SIG_SETMASK, old)
 
 
 def _client_for(spec: tuple[Any, ...]) -> _Client:
@@ -402,7 +619,7 @@ class Handle:
     def flush(self) -> None:
         """Send what this process gathered now, instead of at the next interval."""
         c = self._client()
-        if c.state is _LIVE:
+        if c.usable() and c.state is _LIVE:
             c.flush()
 
     def close(self) -> None:
@@ -458,14 +675,17 @@ def _rebuild(spec: tuple[Any, ...]) -> Handle:
 
 
 class _Peer:
-    """One worker connection as the parent sees it: its child bars, what it owes."""
+    """One worker connection as the parent sees it: its child bars, what it owes, and
+    the bytes read or to write that do not make a whole message yet."""
 
-    __slots__ = ("kids", "awaiting", "messages")
+    __slots__ = ("kids", "awaiting", "messages", "inbuf", "outbuf")
 
     def __init__(self) -> None:
         self.kids: dict[int, Progbar[Any]] = {}
         self.awaiting: int | None = None  # the sync sequence number not yet answered
         self.messages = 0
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
 
     def apply(self, bar: Progbar[Any], batch: tuple[Any, ...]) -> None:
         """Take in one batch: child bars' opens, their counts, writes and closes in
@@ -522,51 +742,73 @@ def _file_of(bar: Progbar[Any]) -> Any:
     return bar._file
 
 
+
+_LISTEN, _WAKE = "listen", "wake"
+
+
 class _Server:
-    """The listener for one bar: accepts, authenticates, applies, drains."""
+    """The listener for one bar: accepts, authenticates, reads, applies, drains."""
 
     def __init__(self, bar: Progbar[Any]) -> None:
+        self.pid = os.getpid()  # first: remove_dir() reads it on every way out
+        self.dir: str | None = None
         self.bar = weakref.ref(bar)
         self.key = os.urandom(32)
-        self.dir: str | None = None
+        self.reported: set[str] = set()
+        self.ident: tuple[int, int] | None = None  # the socket file we bound
         if hasattr(socket, "AF_UNIX"):
-            self.dir = tempfile.mkdtemp(prefix="progbar-")  # mode 0700: this user only
-            address: Any = os.path.join(self.dir, "bar")
-            lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.family = "AF_UNIX"
+            self.dir = _socket_dir()
+            address: Any = os.path.join(self.dir, "bar")
+            try:
+                lsock = _listen(address)
+                self.ident = _file_id(address)
+            except OSError as exc:
+                self.remove_dir()
+                raise OSError(exc.errno or errno.EINVAL, f"progbar: cannot listen on {address}: "
+                                         f"{exc.strerror or exc}", address) from None
         else:  # pragma: no cover - Windows
-            address = ("127.0.0.1", 0)
-            lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self.family = "AF_INET"
+            lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                lsock.bind(("127.0.0.1", 0))
+                lsock.listen(128)
+                lsock.setblocking(False)
+            except BaseException:
+                lsock.close()
+                raise
+            address = lsock.getsockname()
+        self.address = address
+        self.lsock = lsock
+        self.lock = threading.Lock()
+        self.inbox: list[socket.socket] = []  # authenticated, not yet taken by the loop
+        self.handshakes: set[socket.socket] = set()  # accepted, not yet authenticated
+        self.asks: list[threading.Event] = []
+        self.stopping = False
+        self.abandon = False  # stop waiting for a drain now (Ctrl-C in close())
+        self.peers: dict[socket.socket, _Peer] = {}
+        self.received = 0  # batches applied (tests count traffic with it)
+        self.accept_at = 0.0  # after running out of descriptors: when to accept again
+        self.accept_backoff = _RETRY_FIRST
+        self.sel: selectors.BaseSelector | None = None
         try:
-            lsock.bind(address)
-            lsock.listen(128)
-            lsock.setblocking(False)
+            self.wake_r, self.wake_w = socket.socketpair()
+            self.wake_r.setblocking(False)
+            self.thread = threading.Thread(target=self.run, name="progbar-handle-listen",
+                                           daemon=True)
+            _start_thread(self.thread)
         except BaseException:
             lsock.close()
             self.remove_dir()
             raise
-        self.address = lsock.getsockname() if self.family == "AF_INET" else address
-        self.lsock = lsock
-        self.wake_r, self.wake_w = socket.socketpair()
-        self.wake_r.setblocking(False)
-        self.lock = threading.Lock()
-        self.inbox: list[mpc.Connection] = []  # authenticated, not yet read by the loop
-        self.handshakes: dict[mpc.Connection, float] = {}  # -> when it was accepted
-        self.asks: list[threading.Event] = []
-        self.stopping = False
-        self.peers: dict[mpc.Connection, _Peer] = {}
-        self.received = 0  # batches applied (tests count traffic with it)
-        self.pid = os.getpid()
-        self.thread = threading.Thread(target=self.run, name="progbar-handle-listen",
-                                       daemon=True)
-        self.thread.start()
+        _servers_here.add(self)
 
     def spec(self, bar: Progbar[Any]) -> tuple[Any, ...]:
         store = getattr(bar, "_store", None)
         stateful: frozenset[str] | None = getattr(store, "_stateful", frozenset())
         stateless = getattr(store, "_stateless", None)
-        return (self.address, self.family, self.key, bar._interval, stateful, stateless)
+        return (self.address, self.family, self.key, bar._interval, stateful, stateless,
+                self.pid)
 
     # -- the caller's side
 
@@ -588,12 +830,27 @@ class _Server:
         self.poke()
         done.wait(_DRAIN_TIMEOUT + 1.0)
 
-    def stop(self, wait: bool = True) -> None:
+    def stop(self, wait: bool = True, abandon: bool = False) -> None:
         with self.lock:
             self.stopping = True
+            self.abandon = self.abandon or abandon
         self.poke()
+        if abandon or not wait:
+            self.remove_dir()  # at once: the thread may not get to it (Ctrl-C, exit)
         if wait and threading.current_thread() is not self.thread:
             self.thread.join(_JOIN_TIMEOUT)
+
+    def report(self, kind: str, message: str) -> None:
+        """A fault that costs counts, said once on the bar's stream."""
+        if kind in self.reported:
+            return
+        self.reported.add(kind)
+        bar = self.bar()
+        if bar is not None:
+            try:
+                bar.write(message)
+            except Exception:
+                pass
 
     # -- the listener thread
 
@@ -601,55 +858,67 @@ class _Server:
         waiting: list[threading.Event] = []
         deadline = 0.0
         seq = 0
+        next_check = time.monotonic() + _CHECK_EVERY
         try:
+            sel = self.sel = selectors.DefaultSelector()
+            sel.register(self.lsock, selectors.EVENT_READ, _LISTEN)
+            sel.register(self.wake_r, selectors.EVENT_READ, _WAKE)
             while True:
                 with self.lock:
                     fresh, self.inbox = self.inbox, []
                     asked, self.asks = self.asks, []
                     stopping = self.stopping
+                    abandon = self.abandon
                 if asked:
+                    self.check_socket()  # a removal is seen by close() at the latest
                     seq += 1
                     if not waiting:
                         deadline = time.monotonic() + _DRAIN_TIMEOUT
                     waiting += asked
                     self.accept()  # connections still in the backlog
-                    for conn, peer in list(self.peers.items()):
-                        self.sync(conn, peer, seq)
-                for conn in fresh:
-                    peer = self.peers[conn] = _Peer()
+                    for sock, peer in list(self.peers.items()):
+                        self.sync(sock, peer, seq)
+                for sock in fresh:
+                    peer = self.peers[sock] = _Peer()
+                    sel.register(sock, selectors.EVENT_READ, peer)
                     if waiting:  # authenticated during a drain: it is asked too
-                        self.sync(conn, peer, seq)
-                wake_at = deadline
+                        self.sync(sock, peer, seq)
+                now = time.monotonic()
+                if self.accept_at and now >= self.accept_at:
+                    self.accept()
+                if now >= next_check:
+                    self.check_socket()
+                    next_check = now + _CHECK_EVERY
+                wake_at = next_check
+                if self.accept_at:
+                    wake_at = min(wake_at, self.accept_at)
                 if waiting:
-                    now = time.monotonic()
                     with self.lock:
-                        starts = list(self.handshakes.items())
-                        handshaking = bool(self.inbox)
-                    for conn, started in starts:
-                        if now - started >= _HANDSHAKE_TIMEOUT:
-                            _shut(conn)  # a silent stranger: its thread ends, it is dropped
-                        else:
-                            handshaking = True
-                            wake_at = min(wake_at, started + _HANDSHAKE_TIMEOUT)
+                        handshaking = bool(self.handshakes or self.inbox)
                     owed = any(p.awaiting is not None for p in self.peers.values())
-                    if (not handshaking and not owed) or now >= deadline:
+                    if (not handshaking and not owed) or now >= deadline or abandon:
                         for event in waiting:
                             event.set()
                         waiting = []
+                    else:
+                        wake_at = min(wake_at, deadline)
                 if stopping and not waiting:
                     return
-                timeout = max(wake_at - time.monotonic(), 0.0) if waiting else None
-                ready = mpc.wait([self.lsock, self.wake_r, *self.peers], timeout)
-                for obj in ready:
-                    if obj is self.lsock:
+                timeout = max(wake_at - time.monotonic(), 0.0)
+                for key, mask in sel.select(timeout):
+                    if key.data is _LISTEN:
                         self.accept()
-                    elif obj is self.wake_r:
+                    elif key.data is _WAKE:
                         try:
                             self.wake_r.recv(4096)
                         except OSError:
                             pass
                     else:
-                        self.receive(obj)  # type: ignore[arg-type]
+                        peer_sock: socket.socket = key.fileobj  # type: ignore[assignment]
+                        if mask & selectors.EVENT_WRITE:
+                            self.push(peer_sock, key.data)
+                        if mask & selectors.EVENT_READ and peer_sock in self.peers:
+                            self.receive(peer_sock, key.data)
         except Exception:  # never raise out of the thread; close down quietly
             pass
         finally:
@@ -663,57 +932,185 @@ class _Server:
                 sock, _ = self.lsock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self.short_of_descriptors()
                 return
-            sock.setblocking(True)
-            conn = mpc.Connection(sock.detach())
+            if self.accept_at:  # descriptors again: back to waiting on the socket
+                self.accept_at = 0.0
+                self.accept_backoff = _RETRY_FIRST
+                self.listen_again(True)
             with self.lock:
-                self.handshakes[conn] = time.monotonic()
-            thread = threading.Thread(target=self.handshake, args=(conn,),
+                self.handshakes.add(sock)
+            thread = threading.Thread(target=self.handshake, args=(sock,),
                                       name="progbar-handle-auth", daemon=True)
             try:
                 thread.start()
             except RuntimeError:
                 with self.lock:
-                    self.handshakes.pop(conn, None)
-                conn.close()
+                    self.handshakes.discard(sock)
+                sock.close()
 
-    def handshake(self, conn: mpc.Connection) -> None:
-        """multiprocessing's mutual challenge (as ``Listener.accept`` runs it): only
-        ``recv_bytes`` with a small limit, never ``recv`` -- nothing is unpickled."""
+    def short_of_descriptors(self) -> None:
+        """accept() failed for want of a descriptor.  The connection stays in the
+        backlog and the socket stays readable: waiting on it would spin.  Stop
+        watching it and try again later; the worker's handshake times out meanwhile
+        and it tries again itself (what it holds is kept)."""
+        if not self.accept_at:
+            self.listen_again(False)
+        self.accept_at = time.monotonic() + self.accept_backoff
+        self.accept_backoff = min(self.accept_backoff * 2, _RETRY_MAX)
+        self.report("descriptors", "progbar: out of file descriptors: workers cannot "
+                    "connect until some are free; counts they cannot deliver are "
+                    "missing from this bar")
+
+    def listen_again(self, on: bool) -> None:
+        sel = self.sel
+        if sel is None:
+            return
+        try:
+            if on:
+                sel.register(self.lsock, selectors.EVENT_READ, _LISTEN)
+            else:
+                sel.unregister(self.lsock)
+        except (KeyError, ValueError):
+            pass
+
+    def check_socket(self) -> None:
+        """A temp cleaner may remove the socket directory under a long job: make it
+        anew at the same path (workers that start later connect there), or say once
+        that later workers cannot report."""
+        if self.dir is None or self.ident is None or self.stopping:
+            return
+        try:
+            if _file_id(self.address) == self.ident:
+                return
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError:
+            return
+        try:
+            try:
+                os.mkdir(self.dir, 0o700)
+            except FileExistsError:
+                info = os.lstat(self.dir)
+                if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
+                        or stat.S_IMODE(info.st_mode) & 0o077):
+                    raise OSError(errno.EEXIST, "not ours") from None
+                if os.path.lexists(self.address):
+                    raise OSError(errno.EEXIST, "not ours") from None
+            lsock = _listen(self.address)
+            ident = _file_id(self.address)
+        except OSError:
+            self.ident = None  # checked no more
+            self.report("removed", f"progbar: the socket directory {self.dir} was removed "
+                        "and cannot be made again; workers that start now cannot report "
+                        "to this bar")
+            return
+        if not self.accept_at:
+            self.listen_again(False)
+        self.lsock.close()
+        self.lsock, self.ident = lsock, ident
+        if not self.accept_at:
+            self.listen_again(True)
+
+    def handshake(self, sock: socket.socket) -> None:
+        """multiprocessing's mutual challenge (as ``Listener.accept`` runs it), each
+        read bounded by a timeout and a small length: nothing is unpickled."""
         ok = False
         try:
-            mpc.deliver_challenge(conn, self.key)
-            mpc.answer_challenge(conn, self.key)
+            sock.settimeout(_HANDSHAKE_TIMEOUT)
+            framed = _Framed(sock)
+            mpc.deliver_challenge(framed, self.key)  # type: ignore[arg-type]
+            mpc.answer_challenge(framed, self.key)  # type: ignore[arg-type]
+            sock.setblocking(False)
             ok = True
-        except Exception:  # wrong key, garbage, a peer gone: drop it
+        except Exception:  # wrong key, garbage, silence, a peer gone: drop it
             pass
+        keep: socket.socket | None = None
         with self.lock:
-            self.handshakes.pop(conn, None)
+            self.handshakes.discard(sock)
             if ok and not self.stopping:
-                self.inbox.append(conn)
-                conn = None  # type: ignore[assignment]
-        if conn is not None:
-            _close_quietly(conn)
+                self.inbox.append(sock)
+                keep = sock
+        if keep is None:
+            sock.close()
         self.poke()
 
-    def sync(self, conn: mpc.Connection, peer: _Peer, seq: int) -> None:
+    def sync(self, sock: socket.socket, peer: _Peer, seq: int) -> None:
         peer.awaiting = seq
-        try:
-            conn.send(("sync", seq))
-        except Exception:
-            pass  # gone: its EOF arrives after whatever it sent
+        payload = pickle.dumps(("sync", seq))
+        peer.outbuf += struct.pack("!i", len(payload)) + payload
+        self.push(sock, peer)
 
-    def receive(self, conn: mpc.Connection) -> None:
-        peer = self.peers[conn]
+    def push(self, sock: socket.socket, peer: _Peer) -> None:
+        """Write what is owed to a peer without blocking; the rest when it can take it."""
+        if peer.outbuf:
+            try:
+                sent = sock.send(peer.outbuf)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:  # gone: its EOF comes after whatever it sent
+                peer.outbuf.clear()
+                sent = 0
+            del peer.outbuf[:sent]
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if peer.outbuf else 0)
+        if self.sel is not None:
+            try:
+                self.sel.modify(sock, events, peer)
+            except (KeyError, ValueError):
+                pass
+
+    def receive(self, sock: socket.socket, peer: _Peer) -> None:
+        """Read what the peer sent, without blocking, and apply each whole message.  A
+        peer that stops mid-message only keeps its own bytes waiting here."""
+        ended = False
+        for _ in range(16):  # a bounded share: other peers are served in between
+            try:
+                data = sock.recv(_READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                data = b""
+            if not data:
+                ended = True
+                break
+            peer.inbuf += data
+            if len(data) < _READ_SIZE:
+                break
+        if not self.take_messages(peer) or ended:
+            self.drop(sock)
+
+    def take_messages(self, peer: _Peer) -> bool:
+        """Apply the whole messages in ``peer.inbuf`` (``Connection.send``'s framing:
+        a 4-byte signed length, or -1 and an 8-byte one); False if it is malformed."""
+        buf = peer.inbuf
+        pos = 0
         try:
-            msg = conn.recv()
-        except Exception:  # EOF, a worker killed mid-message
-            self.drop(conn)
-            return
+            while len(buf) - pos >= 4:
+                (size,) = struct.unpack_from("!i", buf, pos)
+                head = 4
+                if size == -1:
+                    if len(buf) - pos < 12:
+                        break
+                    (size,) = struct.unpack_from("!Q", buf, pos + 4)
+                    head = 12
+                elif size < 0:
+                    return False
+                end = pos + head + size
+                if len(buf) < end:
+                    break
+                payload = bytes(buf[pos + head:end])
+                pos = end
+                self.apply(peer, payload)
+        finally:
+            del buf[:pos]
+        return True
+
+    def apply(self, peer: _Peer, payload: bytes) -> None:
         peer.messages += 1
         try:
-            _, ack, batch = msg
+            _, ack, batch = pickle.loads(payload)  # an authenticated peer's message
             bar = self.bar()
             if batch is not None and bar is not None:
                 self.received += 1
@@ -723,27 +1120,33 @@ class _Server:
         except Exception:  # a malformed batch never ends the listener
             pass
 
-    def drop(self, conn: mpc.Connection) -> None:
-        peer = self.peers.pop(conn, None)
-        _close_quietly(conn)
+    def drop(self, sock: socket.socket) -> None:
+        peer = self.peers.pop(sock, None)
+        if self.sel is not None:
+            try:
+                self.sel.unregister(sock)
+            except (KeyError, ValueError):
+                pass
+        sock.close()
         if peer is not None:
             peer.end()
 
     def shutdown(self) -> None:
-        for conn in list(self.peers):
-            self.drop(conn)
+        for sock in list(self.peers):
+            self.drop(sock)
         with self.lock:
             self.stopping = True
-            pending = list(self.handshakes) + self.inbox
+            pending = self.inbox
             self.inbox = []
-        for conn in pending:  # wake handshake threads blocked on a silent stranger
-            _shut(conn)
-        for sock in (self.lsock, self.wake_r, self.wake_w):
+        for sock in pending:
+            sock.close()
+        for obj in (self.lsock, self.wake_r, self.wake_w, self.sel):
             try:
-                sock.close()
+                obj.close()  # type: ignore[union-attr]
             except Exception:
                 pass
         self.remove_dir()
+        _servers_here.discard(self)
 
     def remove_dir(self) -> None:
         if self.dir is not None and self.pid == os.getpid():
@@ -752,21 +1155,244 @@ class _Server:
     def forget_after_fork(self) -> None:
         """In a forked child: close the inherited sockets; the parent owns them."""
         self.pid = -1
-        for conn in list(self.peers) + list(self.handshakes) + self.inbox:
-            _close_quietly(conn)
-        for sock in (self.lsock, self.wake_r, self.wake_w):
+        for sock in list(self.peers) + list(self.handshakes) + self.inbox:
+            sock.close()
+        for obj in (self.lsock, self.wake_r, self.wake_w):
             try:
-                sock.close()
+                obj.close()
             except Exception:
                 pass
 
 
-def _shut(conn: mpc.Connection) -> None:
-    """Shut a connection's socket down: a thread blocked reading it sees EOF."""
+def _listen(address: str) -> socket.socket:
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-    except Exception:
+        lsock.bind(address)
+        lsock.listen(128)
+        lsock.setblocking(False)
+    except BaseException:
+        lsock.close()
+        raise
+    return lsock
+
+
+def _file_id(path: str) -> tuple[int, int]:
+    info = os.lstat(path)
+    return (info.st_dev, info.st_ino)
+
+
+# -- the socket directory: short enough, private, named with the pid, never left behind
+
+_NAME = re.compile(r"progbar-(\d+)-[a-z0-9_]+\Z")
+_scanned: set[str] = set()
+
+
+def _socket_dir() -> str:
+    """A fresh private directory (``mkdtemp``: mode 0700) for the socket, named
+    ``progbar-<pid>-<random>``.  Where ``$TMPDIR`` is too long for a socket path, a
+    short system directory is used instead; where none fits, one ``OSError``."""
+    prefix = f"progbar-{os.getpid()}-"
+    bases: list[str] = []
+    for base in (tempfile.gettempdir(), *_SHORT_DIRS):
+        if base not in bases and os.path.isdir(base):
+            bases.append(base)
+    tried = []
+    for base in bases:
+        probe = os.path.join(base, prefix + "x" * 8, "bar")
+        if len(os.fsencode(probe)) > _MAX_SOCKET_PATH:
+            tried.append(f"{base} (too long for a socket path)")
+            continue
+        _remove_stale(base)
+        try:
+            return tempfile.mkdtemp(prefix=prefix, dir=base)
+        except OSError as exc:
+            tried.append(f"{base} ({exc.strerror or exc})")
+    where = tempfile.gettempdir()
+    raise OSError(errno.ENAMETOOLONG, "progbar: no directory for the workers' socket: "
+                  + "; ".join(tried or [where]), where)
+
+
+def _remove_stale(base: str) -> None:
+    """Remove what processes of this user that died unclosed (SIGKILL, a crash) left
+    in ``base``: a ``progbar-<pid>-*`` directory whose process is gone and whose
+    socket answers nobody.  Once per directory per process."""
+    if base in _scanned:
+        return
+    _scanned.add(base)
+    uid = os.getuid()
+    me = os.getpid()
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return
+    for entry in entries:
+        found = _NAME.match(entry.name)
+        if found is None:
+            continue
+        pid = int(found.group(1))
+        if pid == me or _alive(pid):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid:
+            continue
+        if _answers(os.path.join(entry.path, "bar")):
+            continue  # a live listener (a process in another pid namespace)
+        shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _answers(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        try:
+            sock.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
+            return False
+        except OSError:
+            return True
+        return True
+
+
+# -- SIGTERM: schedulers and Pool.terminate() stop processes with it
+
+
+class _SigtermWatch:
+    """This process's SIGTERM handling while handles are in use (one per process).
+
+    Python runs a signal handler in the main thread, between bytecodes.  A pool
+    worker's main thread may sit in a blocking call that a signal arriving a moment
+    too early does not interrupt (a ``Pool`` worker waiting on its queue's lock when
+    ``terminate()`` comes): the handler would never run and the worker never die.
+    So Python's wakeup fd tells a watcher thread at once; it does the work (a worker
+    sends what it holds, a parent removes its socket directories) and then sends
+    SIGTERM to the main thread itself, which wakes any blocking call; the handler
+    there restores the default action and raises the signal again, so the exit
+    status still says "killed by SIGTERM"."""
+
+    def __init__(self) -> None:
+        self.fresh()
+        self.wake_r: socket.socket | None = None
+        self.wake_w: socket.socket | None = None
+
+    def fresh(self) -> None:
+        self.pid = os.getpid()
+        self.started = threading.Lock()  # the work runs once, whoever comes first
+        self.finished = threading.Event()
+        self.in_main = False  # the main thread's handler is running
+        self.deferred = False  # it interrupted our own code: it ends when that is done
+
+    def start_watcher(self) -> None:
+        """From the main thread, in a worker.  Only a worker gets the watcher: a fork
+        child shares the wakeup fd until its at-fork hook runs, so a SIGTERM that a
+        pool sends a worker it has just forked would reach the parent's watcher."""
+        if self.wake_w is not None:
+            return
+        try:
+            self.wake_r, self.wake_w = socket.socketpair()
+            self.wake_w.setblocking(False)
+            old = signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
+            if old != -1:  # someone's (asyncio's): theirs stays, the handler alone runs
+                signal.set_wakeup_fd(old)
+                self.close()
+            else:
+                _start_thread(threading.Thread(target=self.watch, daemon=True,
+                                               name="progbar-sigterm"))
+        except (OSError, ValueError, RuntimeError):
+            self.close()
+
+    def close(self) -> None:
+        for sock in (self.wake_r, self.wake_w):
+            if sock is not None:
+                sock.close()
+        self.wake_r = self.wake_w = None
+
+    def watch(self) -> None:
+        wake_r = self.wake_r
+        try:
+            while wake_r is not None and self.pid == os.getpid():
+                data = wake_r.recv(64)
+                if not data:
+                    return
+                if signal.SIGTERM in data:
+                    self.rescue()
+        except OSError:
+            pass
+
+    def rescue(self) -> None:
+        self.work()
+        main = threading.main_thread().ident
+        if main is not None:
+            signal.pthread_kill(main, signal.SIGTERM)  # wakes a blocking call there
+        deadline = time.monotonic() + _SIGTERM_GRACE
+        while time.monotonic() < deadline or self.in_main:
+            time.sleep(0.05)
+        # The main thread runs no bytecode (a long call in C): Python cannot run the
+        # handler there; end the process as the signal meant to.
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def work(self) -> None:
+        if not self.started.acquire(blocking=False):
+            self.finished.wait(_SIGTERM_GRACE)  # the other thread is at it
+            return
+        for client in list(_clients.values()):
+            try:
+                client.final_flush(wait=_SIGNAL_LOCK_WAIT)
+            except Exception:
+                pass
+        for server in list(_servers_here):
+            server.remove_dir()
+        self.finished.set()
+
+    def handler(self, signum: int, frame: Any) -> None:
+        if _main_inside():
+            self.deferred = True  # see _Guard.exit
+            return
+        self.finish()
+
+    def finish(self) -> None:
+        self.in_main = True
+        try:
+            self.work()
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: back to the default action (SIGTERM is blocked across
+        the fork, see _before_fork, so one sent meanwhile now ends the child as
+        before), no wakeup fd shared with the parent; the child installs its own on
+        first use, as a spawned one."""
+        try:
+            if signal.getsignal(signal.SIGTERM) == self.handler:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            if self.wake_w is not None:
+                signal.set_wakeup_fd(-1)
+        except (OSError, ValueError):
+            pass
+        self.close()
+
+
+_sigterm: _SigtermWatch | None = None
+
+
+def _watch_sigterm(watcher: bool) -> None:
+    """Handle SIGTERM (see _SigtermWatch) -- only where nobody set a handler (the
+    default action), and only from the main thread (Python's rule); ``watcher``: in a
+    worker, with the watcher thread."""
+    global _sigterm
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if _sigterm is None:
+            if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+                return  # the user's own handler (or SIG_IGN): theirs to run
+            _sigterm = _SigtermWatch()
+            signal.signal(signal.SIGTERM, _sigterm.handler)
+        if watcher and signal.getsignal(signal.SIGTERM) == _sigterm.handler:
+            _sigterm.start_watcher()
+    except (ValueError, OSError, AttributeError):  # no SIGTERM here, an odd interpreter
         pass
 
 
@@ -779,6 +1405,7 @@ def _close_quietly(conn: mpc.Connection) -> None:
 
 # Per process: the bars that have a listener here, and what drains each bar on close.
 _servers: weakref.WeakKeyDictionary[Progbar[Any], _Server] = weakref.WeakKeyDictionary()
+_servers_here: weakref.WeakSet[_Server] = weakref.WeakSet()  # for SIGTERM: their directories
 _drainers: weakref.WeakKeyDictionary[Progbar[Any], list[Callable[[], None]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -821,10 +1448,15 @@ def handle_for(bar: Progbar[Any]) -> Handle:
         if bar.closed or server is not None:
             return Handle((None, None, None, 1.0, frozenset(), None))
         server = _servers[bar] = _Server(bar)
-    weakref.finalize(bar, server.stop, False)  # a bar dropped unclosed frees its listener
+    _watch_sigterm(watcher=False)
+    weakref.finalize(bar, server.stop, False)  # a bar dropped unclosed (or at exit)
 
     def close_listener() -> None:
-        server.drain()
+        try:
+            server.drain()
+        except BaseException:  # Ctrl-C while waiting for a worker: stop waiting now
+            server.stop(wait=False, abandon=True)
+            raise
         server.stop()
 
     add_drainer(bar, close_listener)
@@ -832,7 +1464,14 @@ def handle_for(bar: Progbar[Any]) -> Handle:
 
 
 def _after_fork_in_child() -> None:
-    global _clients_lock, _servers_lock
+    global _clients_lock, _servers_lock, _sigterm
+    try:
+        if _sigterm is not None:
+            _sigterm.forget_after_fork()
+            _sigterm = None
+    finally:
+        _unblock_after_fork()
+    _main_ident[0] = threading.main_thread().ident
     _clients_lock = threading.Lock()
     _servers_lock = threading.Lock()
     for client in list(_clients.values()):
@@ -846,5 +1485,25 @@ def _after_fork_in_child() -> None:
     _drainers.clear()
 
 
+# A pool may SIGTERM a worker it has just forked.  With our handler inherited, Python
+# would catch the signal, then drop it (it clears pending signals after a fork, and
+# the child's hook puts the default action back), or run it too late (a worker
+# blocked on its queue's lock): the worker would outlive terminate(), which waits for
+# it forever.  So SIGTERM is blocked in the forking thread across the fork; the child
+# unblocks it once the default action is back, and a signal sent meanwhile ends it.
+_fork_mask: list[Any] = []
+
+
+def _before_fork() -> None:
+    if _sigterm is not None and hasattr(signal, "pthread_sigmask"):
+        _fork_mask.append(signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}))
+
+
+def _unblock_after_fork() -> None:
+    if _fork_mask:
+        signal.pthread_sigmask(signal.SIG_SETMASK, _fork_mask.pop())
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_unblock_after_fork,
+                        after_in_child=_after_fork_in_child)

@@ -456,7 +456,12 @@ class Progbar(Counting, Watched, Generic[T]):
         """Finish the bar's line (idempotent)."""
         drain = self._drain  # worker handles: take in what workers sent (see _handle)
         if drain is not None:
-            drain()  # before the lock: the listener thread merges under it
+            try:
+                drain()  # before the lock: the listener thread merges under it
+            except BaseException:  # Ctrl-C while it waits for workers: end the line all the same
+                self._drain = None
+                self.close()
+                raise
         self._stop()
         with self._lock:
             if self._closed:

@@ -74,3 +74,30 @@ class CountingDataset:
     def __getitem__(self, i: int) -> int:
         self.handle.add(1, [("item", float(i))])
         return i
+
+
+def stop_after_connecting(h: Any) -> None:
+    """Connect, send a step, then stop (SIGSTOP): a worker that never answers again."""
+    import signal
+
+    h.add(1)
+    h.flush()
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+
+# A parent's script for the subprocess tests: `with Pool(4) as pool: pool.starmap(...)`
+# (whose exit terminates the workers), the bar closed after the block, five times.
+POOL_WITH_BLOCK = r"""
+import multiprocessing as mp, os, sys
+sys.path.insert(0, {tests!r})
+import progbar, _handle_workers as w
+
+if __name__ == "__main__":
+    ctx = mp.get_context({method!r})
+    for rep in range(5):
+        bar = progbar.Progbar(40, label=f"rep {{rep}}")
+        h = bar.handle()
+        with ctx.Pool(4) as pool:
+            pool.starmap(w.add_ones, [(h, i) for i in range(40)])
+        bar.close()
+"""

@@ -212,3 +212,113 @@ def test_import_progbar_loads_none_of_it() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- workers ended
+#
+# Whatever ends a worker after its task returned -- Pool.__exit__'s terminate()
+# (SIGTERM), a SIGTERM from elsewhere, multiprocessing's os._exit at a child's end --
+# what it counted arrives.  Each case runs five times: a lost count shows as a race.
+
+REPS = 5
+
+
+def exact_40(out: io.StringIO) -> None:
+    line = final_line(out)
+    assert line.startswith("40/40 100%") and "loss: 19.5000" in line, line
+
+
+@fork_ok
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_pool_with_block_terminates_workers_and_counts_stay_exact(method: str) -> None:
+    ctx = mp.get_context(method)
+    for _ in range(REPS):
+        bar, out = new_bar(40)
+        h = bar.handle()
+        with ctx.Pool(3) as pool:  # __exit__ terminates the workers
+            pool.starmap(w.add_ones, [(h, i) for i in range(40)])
+        bar.close()
+        exact_40(out)
+        assert bar.metrics() == {"loss": 19.5}
+
+
+@fork_ok
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_process_pool_executor_workers_sigtermed_after_their_tasks(method: str) -> None:
+    import signal
+
+    ctx = mp.get_context(method)
+    for _ in range(REPS):
+        bar, out = new_bar(40)
+        h = bar.handle()
+        pool = cf.ProcessPoolExecutor(2, mp_context=ctx)
+        pids = set(pool.map(w.add_ones, [h] * 40, range(40)))
+        for pid in pids:  # a scheduler's SIGTERM, with the counts still held
+            os.kill(pid, signal.SIGTERM)
+        pool.shutdown(wait=True)
+        bar.close()
+        exact_40(out)
+
+
+@fork_ok
+def test_workers_that_exit_after_each_task_count_exactly() -> None:
+    # maxtasksperchild=1: each worker ends (multiprocessing's os._exit, where atexit
+    # does not run) right after its task returned.
+    for _ in range(REPS):
+        bar, out = new_bar(40)
+        h = bar.handle()
+        with mp.get_context("fork").Pool(3, maxtasksperchild=1) as pool:
+            pool.starmap(w.add_ones, [(h, i) for i in range(40)])
+        bar.close()
+        exact_40(out)
+
+
+@needs("joblib")
+def test_joblib_workers_ended_after_their_tasks() -> None:
+    import signal
+
+    import joblib
+    from joblib.externals.loky import get_reusable_executor
+
+    for rep in range(REPS):
+        bar, out = new_bar(40)
+        h = bar.handle()
+        pids = set(joblib.Parallel(n_jobs=2, backend="loky")(
+            joblib.delayed(w.add_ones)(h, i) for i in range(40)
+        ))
+        if rep % 2:  # SIGTERM; else loky's own shutdown (the workers exit)
+            for pid in pids:
+                os.kill(pid, signal.SIGTERM)
+        get_reusable_executor().shutdown(wait=True)
+        bar.close()
+        exact_40(out)
+
+
+def pool_script(method: str) -> str:
+    return w.POOL_WITH_BLOCK.format(tests=os.path.dirname(os.path.abspath(__file__)),
+                                    method=method)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_pool_with_block_in_a_pipe(method: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGBAR_")}
+    env["PYTHONPATH"] = ROOT
+    done = subprocess.run([sys.executable, "-c", pool_script(method)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    finals = [line for line in done.stdout.splitlines() if "40/40" in line]
+    assert len(finals) == 5, done.stdout
+    assert all("loss: 19.5000" in line for line in finals), finals
+
+
+def test_pool_with_block_on_a_pty() -> None:
+    from ptyutil import run_on_pty
+
+    got = run_on_pty(pool_script("fork"), env={"PYTHONPATH": ROOT}, rows=30)
+    assert got.returncode == 0, got.text
+    rows = [row for row in got.nonblank() if row.startswith("rep ")]
+    assert len(rows) == 5, got.nonblank()
+    assert all(" 40/40 " in row and "loss: 19.5000" in row for row in rows), rows

@@ -186,3 +186,269 @@ def test_worker_whose_parent_is_gone_goes_on_silently() -> None:
     assert worker.returncode == 0 and out.strip() == "done" and err == ""
     directory = os.path.dirname(pickle.loads(bytes.fromhex(handle_hex))._spec[0])
     shutil.rmtree(directory, ignore_errors=True)  # the killed parent could not
+
+
+# --------------------------------------------------------------------------- socket directory
+
+
+def long_tmpdir(tmp_path: object) -> str:
+    path = os.path.join(str(tmp_path), "a-temporary-directory-with-a-long-name" * 3)
+    os.makedirs(path)
+    assert len(path) > 100
+    return path
+
+
+def progbar_dirs(base: str) -> list[str]:
+    return [name for name in os.listdir(base) if name.startswith("progbar-")]
+
+
+def test_long_tmpdir_falls_back_to_a_short_directory(tmp_path: object,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    long = long_tmpdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", long)
+    bar, out = new_bar(None)
+    h = bar.handle()
+    directory = os.path.dirname(h._spec[0])
+    assert not directory.startswith(long) and len(h._spec[0]) <= 100
+    assert os.path.basename(directory).startswith(f"progbar-{os.getpid()}-")
+    report_once(bar, 7)
+    bar.close()
+    assert bar.current == 7 and out.getvalue().splitlines()[-1].startswith("7 ")
+    assert not os.path.exists(directory) and progbar_dirs(long) == []
+
+
+def test_no_directory_fits_one_clear_oserror(tmp_path: object,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    long = long_tmpdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", long)
+    monkeypatch.setattr(_handle, "_SHORT_DIRS", ())
+    bar, _ = new_bar(None)
+    with pytest.raises(OSError, match="progbar: no directory") as info:
+        bar.handle()
+    assert long in str(info.value)
+    # A socket that cannot be bound (the length check passed): one OSError naming it.
+    monkeypatch.setattr(_handle, "_MAX_SOCKET_PATH", 10_000)
+    with pytest.raises(OSError, match="progbar: cannot listen on") as info:
+        bar.handle()
+    assert long in str(info.value) and info.value.__suppress_context__
+    assert progbar_dirs(long) == []
+    bar.close()
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_later_start_removes_stale_directories(tmp_path: object,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    base = str(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", base)
+    monkeypatch.setattr(_handle, "_scanned", set())
+    stale = os.path.join(base, f"progbar-{dead_pid()}-k1lled0")
+    os.mkdir(stale, 0o700)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(os.path.join(stale, "bar"))  # a socket file nobody listens on
+    alive = os.path.join(base, f"progbar-{os.getppid()}-running")  # a live process's
+    os.mkdir(alive, 0o700)
+    other = os.path.join(base, "progbar-not-ours")
+    os.mkdir(other, 0o700)
+    bar, _ = new_bar(None)
+    bar.handle()
+    assert not os.path.exists(stale)
+    assert os.path.exists(alive) and os.path.exists(other)
+    bar.close()
+    assert sorted(progbar_dirs(base)) == sorted(["progbar-not-ours", os.path.basename(alive)])
+
+
+def test_directory_removed_mid_run_is_made_again(tmp_path: object) -> None:
+    import shutil
+
+    bar, out = new_bar(None)
+    h = bar.handle()
+    directory = os.path.dirname(h._spec[0])
+    report_once(bar, 2)
+    shutil.rmtree(directory)  # a temp cleaner
+    report_once(bar, 5)  # a worker that starts after: its counts still arrive
+    bar.close()
+    assert bar.current == 7 and out.getvalue().splitlines()[-1].startswith("7 ")
+    assert not os.path.exists(directory)
+
+
+def test_directory_removed_and_blocked_is_reported_once(tmp_path: object) -> None:
+    import shutil
+
+    bar, out = new_bar(None)
+    h = bar.handle()
+    directory = os.path.dirname(h._spec[0])
+    shutil.rmtree(directory)
+    with open(directory, "w"):  # something else took the path: it cannot be made again
+        pass
+    try:
+        report_once(bar, 5)
+        report_once(bar, 5)
+        bar.close()
+    finally:
+        os.remove(directory)
+    lines = out.getvalue().splitlines()
+    assert sum("cannot be made again" in line for line in lines) == 1, lines
+
+
+# --------------------------------------------------------------------------- stalled peers
+
+
+def test_peer_stalled_mid_message_delays_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_handle, "_DRAIN_TIMEOUT", 1.0)
+    bar, out = new_bar(None)
+    h = bar.handle()
+    address, family, key = h._spec[:3]
+    stalled = mpc.Client(address, family, authkey=key)  # authenticated
+    # Half a message: a length header promising 100 bytes, then 10 of them.
+    os.write(stalled.fileno(), struct.pack("!i", 100) + b"x" * 10)
+    try:
+        report_once(bar, 3)  # a new worker connects and its count arrives
+        report_once(bar, 4)
+        close_within(bar, 1.0 + 10)  # the drain timeout, and no more than it
+    finally:
+        stalled.close()
+    assert bar.current == 7 and out.getvalue().splitlines()[-1].strip().startswith("7 ")
+
+
+# --------------------------------------------------------------------------- descriptors
+
+OUT_OF_FDS = r"""
+import os, pickle, resource, subprocess, sys, time
+import progbar
+from progbar import _handle
+
+WORKER = '''
+import pickle, sys
+h = pickle.loads(bytes.fromhex(sys.argv[1]))
+sys.stdin.readline()
+h.add(5)
+h.close()
+'''
+bar = progbar.Progbar(None, file=sys.stdout, dynamic=False)
+h = bar.handle()
+worker = subprocess.Popen([sys.executable, "-c", WORKER, pickle.dumps(h).hex()],
+                          stdin=subprocess.PIPE)
+listener = _handle._servers[bar].thread
+clock = time.pthread_getcpuclockid(listener.ident)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
+held = []
+try:
+    while True:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass
+cpu0, wall0 = time.clock_gettime(clock), time.monotonic()
+worker.stdin.write(b"go\n")
+worker.stdin.flush()
+code = worker.wait(60)  # the worker never blocks for good
+cpu, wall = time.clock_gettime(clock) - cpu0, time.monotonic() - wall0
+for fd in held:
+    os.close(fd)
+bar.close()
+print(f"worker={code} cpu={cpu:.3f} wall={wall:.3f}")
+"""
+
+
+def test_parent_out_of_descriptors_no_spin_no_hang_reported_once() -> None:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    done = subprocess.run([sys.executable, "-c", OUT_OF_FDS], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert sum("out of file descriptors" in line for line in lines) == 1, lines
+    stats = dict(part.split("=") for part in lines[-1].split())
+    assert stats["worker"] == "0"
+    # A listener that spins burns a core for the whole wait; a waiting one, next to
+    # nothing.  Half the wall time separates the two by far.
+    assert float(stats["cpu"]) < 0.5 * float(stats["wall"]), lines[-1]
+
+
+# --------------------------------------------------------------------------- signals
+
+CTRL_C_IN_CLOSE = r"""
+import os, pickle, signal, subprocess, sys, threading, time
+sys.path.insert(0, {tests!r})
+import progbar
+
+bar = progbar.Progbar(10)
+h = bar.handle()
+print("dir=" + os.path.dirname(h._spec[0]))
+code = "import pickle, sys, _handle_workers as w; w.stop_after_connecting(pickle.loads(bytes.fromhex(sys.argv[1])))"
+worker = subprocess.Popen([sys.executable, "-c", code, pickle.dumps(h).hex()],
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)  # the pty ends with this script
+print(f"worker={{worker.pid}}")
+os.waitpid(worker.pid, os.WUNTRACED)  # connected, then stopped: it will never answer
+bar.add(3)
+
+def ctrl_c_while_close_waits():
+    main = threading.main_thread().ident
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        frame, names = sys._current_frames().get(main), set()
+        while frame is not None:
+            names.add(frame.f_code.co_name)
+            frame = frame.f_back
+        if {{"close", "drain", "wait"}} <= names:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
+            return
+        time.sleep(0.01)
+
+threading.Thread(target=ctrl_c_while_close_waits, daemon=True).start()
+bar.close()
+"""
+
+
+def test_ctrl_c_while_close_waits_for_a_worker() -> None:
+    import signal
+
+    from ptyutil import run_on_pty
+
+    tests = os.path.dirname(os.path.abspath(__file__))
+    got = run_on_pty(CTRL_C_IN_CLOSE.format(tests=tests), env={"PYTHONPATH": ROOT})
+    text = got.text
+    pid = int(text.split("worker=")[1].split()[0])
+    os.kill(pid, signal.SIGKILL)
+    directory = text.split("dir=")[1].split()[0]
+    assert got.returncode == -signal.SIGINT  # KeyboardInterrupt went all the way out
+    rows = got.nonblank()
+    at = next(i for i, row in enumerate(rows) if row.startswith("Traceback"))
+    assert rows[at - 1].strip().startswith("4/10"), rows  # the bar's final line, then a fresh line
+    assert rows[-1] == "KeyboardInterrupt", rows
+    assert not os.path.exists(directory)
+
+
+SIGTERMED = r"""
+import os, sys, progbar
+bar = progbar.Progbar(None, file=open(os.devnull, "w"), dynamic=False)
+h = bar.handle()
+print(os.path.dirname(h._spec[0]), flush=True)
+sys.stdin.readline()  # SIGTERM arrives while it waits here
+"""
+
+
+def test_sigterm_to_the_parent_leaves_no_directory() -> None:
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    with subprocess.Popen([sys.executable, "-c", SIGTERMED], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True, env=env) as parent:
+        assert parent.stdout is not None
+        directory = parent.stdout.readline().strip()
+        assert os.path.isdir(directory)
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(30) == -signal.SIGTERM  # still "killed by SIGTERM"
+    assert not os.path.exists(directory)
