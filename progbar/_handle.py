@@ -5,7 +5,7 @@ Parent side.  The first ``bar.handle()`` starts a :class:`_Server` for that bar:
 listening Unix socket in a fresh private directory (``progbar-<pid>-<random>``, mode
 0700, in ``$TMPDIR`` or a short system directory; loopback TCP where there are no Unix
 sockets), a random 32-byte key, and one thread that accepts, reads and applies what
-workers send with ``bar._merge`` (steps, exact metric sums) and ``bar.write``.  Each
+workers send with ``bar.merge`` (steps, exact metric sums) and ``bar.write``.  Each
 accepted connection is authenticated by ``multiprocessing.connection``'s challenge in
 a short thread of its own, every read bounded; only then is it read, without ever
 blocking on it, with ``Connection.send``'s framing: a peer stopped mid-message keeps
@@ -255,7 +255,7 @@ class _Client:
             _watch_sigterm(watcher=self.owner != os.getpid())
             self.register_exit()
         try:
-            conn = _connect(self.address, self.family, self.key, timeout)
+            self.connect(timeout)
         except (FileNotFoundError, ConnectionRefusedError, TimeoutError, BlockingIOError,
                 InterruptedError) as exc:
             if not _alive(self.owner):  # the parent is gone: nobody will ever listen
@@ -271,7 +271,6 @@ class _Client:
         except Exception:  # a wrong key, the bar closing meanwhile: go on silently
             self.die()
             return
-        self.conn = conn
         self.state = _LIVE
         self.live = True
         if not self.sending:
@@ -282,6 +281,10 @@ class _Client:
                 self.sending = True
             except RuntimeError:  # interpreter shutting down: sends happen on close
                 pass
+
+    def connect(self, timeout: float) -> None:
+        """Open the way to the parent (a transport overrides it: see progbar.transport)."""
+        self.conn = _connect(self.address, self.family, self.key, timeout)
 
     def register_exit(self) -> None:
         if not self.at_exit:
@@ -698,7 +701,7 @@ class _Peer:
         for cid, got in kids.items():
             child = self.kids.get(cid)
             if child is not None:
-                child._merge(*got)
+                child.merge(*got)
         for event in events:
             kind = event[0]
             if kind == "write":
@@ -710,7 +713,7 @@ class _Peer:
                 if child is not None:
                     child.close()
         if main is not None:
-            bar._merge(*main)
+            bar.merge(*main)
 
     def open(self, bar: Progbar[Any], cid: int, target: Any, options: dict[str, Any]) -> None:
         from ._progbar import Progbar
@@ -720,7 +723,7 @@ class _Peer:
         if bar.verbose == 0:
             options["verbose"] = 0
         else:
-            options.setdefault("dynamic", bar._display.live)
+            options.setdefault("dynamic", bar.live)
         try:
             self.kids[cid] = Progbar(target, file=_file_of(bar), **options)
         except Exception:  # bad options from a worker: no child bar, nothing breaks
@@ -739,7 +742,7 @@ class _Peer:
 def _file_of(bar: Progbar[Any]) -> Any:
     """The ``file`` the parent bar was given (None: ``sys.stdout`` at each write), so
     that a child bar draws on the same stream and joins the parent's block."""
-    return bar._file
+    return bar.file
 
 
 
@@ -804,10 +807,8 @@ class _Server:
         _servers_here.add(self)
 
     def spec(self, bar: Progbar[Any]) -> tuple[Any, ...]:
-        store = getattr(bar, "_store", None)
-        stateful: frozenset[str] | None = getattr(store, "_stateful", frozenset())
-        stateless = getattr(store, "_stateless", None)
-        return (self.address, self.family, self.key, bar._interval, stateful, stateless,
+        stateful, stateless = bar.stateful_names
+        return (self.address, self.family, self.key, bar.interval, stateful, stateless,
                 self.pid)
 
     # -- the caller's side
@@ -1415,7 +1416,7 @@ _servers_lock = threading.Lock()
 def add_drainer(bar: Progbar[Any], drainer: Callable[[], None]) -> None:
     """Run ``drainer`` at the start of ``bar.close()`` (before its final line).
 
-    The core's hook: ``close()`` calls ``bar._drain()`` when it is set.
+    The core's hook: ``close()`` calls the drain hook (``Progbar.set_drain_hook``).
     """
     with _servers_lock:
         drainers = _drainers.get(bar)
@@ -1435,7 +1436,7 @@ def add_drainer(bar: Progbar[Any], drainer: Callable[[], None]) -> None:
                     except Exception:
                         pass
 
-            bar._drain = drain
+            bar.set_drain_hook(drain)
         drainers.append(drainer)
 
 

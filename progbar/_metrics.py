@@ -268,6 +268,10 @@ class MetricStore:
         if self._stateful is None and self._stateless is None:
             self._stateful = frozenset()
 
+    def names(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """``(stateful, stateless)``: which names are shown as passed (one is None)."""
+        return self._stateful, self._stateless
+
     def clear(self) -> None:
         """Forget every metric (``Progbar.reset``); ``running`` and ``waiting`` stay
         the same objects (the bar holds them)."""

@@ -517,6 +517,23 @@ class Progbar(Counting, Watched, Generic[T]):
             self, self._take_iterable(), self._enter_loop, self._leave_loop  # type: ignore[arg-type]
         )
 
+    @property
+    def file(self) -> object:
+        """The ``file`` the bar was given (None: ``sys.stdout`` at each write); a bar
+        made for this one's workers takes it to join the same block."""
+        return self._file
+
+    @property
+    def stateful_names(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """``(stateful, stateless)`` names as the metric store reads them (one is
+        None): what a worker needs to accumulate its metrics the same way."""
+        return self._store.names()
+
+    def set_drain_hook(self, drain: Callable[[], None] | None) -> None:
+        """Have ``close()`` call ``drain()`` first (outside the bar's lock): worker
+        handles take in what workers still hold before the final line."""
+        self._drain = drain
+
     def handle(self) -> Handle:
         """A picklable :class:`progbar.Handle` that reports into this bar from worker
         processes or threads (``add``, ``log``, ``write``, child bars)."""
@@ -524,7 +541,7 @@ class Progbar(Counting, Watched, Generic[T]):
 
         return handle_for(self)
 
-    def _merge(
+    def merge(
         self,
         n: float,
         totals: Mapping[str, tuple[Any, float]] | None = None,
@@ -532,7 +549,8 @@ class Progbar(Counting, Watched, Generic[T]):
     ) -> None:
         """Take in a batch from a worker: ``n`` more steps, averaged metrics as raw
         ``(sum of v*w, sum of w)`` added to this bar's own (an exact merge), and
-        stateful metrics replaced by the last value received."""
+        stateful metrics replaced by the last value received.  What worker handles
+        (``progbar.Handle``, ``progbar.ray``) deliver through."""
         with self._lock:
             if totals or last:
                 self._store.merge(totals or {}, last or {})

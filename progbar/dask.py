@@ -18,7 +18,7 @@ from typing import Any
 
 from dask.callbacks import Callback
 
-from ._progbar import Progbar
+from progbar import Progbar
 
 __all__ = ["ProgbarCallback", "progress"]
 

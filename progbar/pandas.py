@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.typing import DataFrameGroupBy, Expanding, Rolling, SeriesGroupBy
 
-from ._progbar import Progbar
+from progbar import Progbar
 
 __all__ = ["register"]
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import ray
 
-from ._handle import _LIVE, Handle, _Client, _Peer, add_drainer
-from ._progbar import Progbar
+from . import Progbar
+from .transport import LIVE, BatchApplier, Handle, WorkerClient, add_drainer
 
 __all__ = ["RayHandle", "get", "handle"]
 
@@ -69,10 +69,10 @@ class _Relay:
         return out
 
 
-class _RayClient(_Client):
+class _RayClient(WorkerClient):
     """A worker's side: the socket client's batching, sent through the relay."""
 
-    def connect(self) -> None:
+    def connect(self, timeout: float) -> None:
         self.relay = self.key
         self.id = uuid.uuid4().hex
         self.last: Any = None
@@ -80,7 +80,7 @@ class _RayClient(_Client):
 
     def run(self) -> None:
         try:
-            while self.state is _LIVE and not self.stopped.wait(self.interval):
+            while self.state is LIVE and not self.stopped.wait(self.interval):
                 self.flush()
         except Exception:
             self.die()
@@ -112,7 +112,7 @@ class RayHandle(Handle):
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self._spec,))
 
-    def _client(self) -> _Client:
+    def _client(self) -> WorkerClient:
         c = self._c
         if c is None:
             with _ray_lock:
@@ -125,7 +125,7 @@ class RayHandle(Handle):
     def close(self) -> None:
         """Send what is pending and wait until the driver's actor has it."""
         c = self._client()
-        if c.state is _LIVE:
+        if c.state is LIVE:
             c.flush()
             if isinstance(c, _RayClient):
                 c.delivered()
@@ -143,7 +143,7 @@ class _Poller:
         self.relay = _Relay.remote()  # type: ignore[attr-defined]
         self.name = "ray:" + uuid.uuid4().hex
         self.interval = interval
-        self.peers: dict[str, _Peer] = {}
+        self.peers: dict[str, BatchApplier] = {}
         self.stopped = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.run, name="progbar-ray", daemon=True)
@@ -164,7 +164,7 @@ class _Poller:
             for client, batch in ray.get(self.relay.take.remote()):
                 peer = self.peers.get(client)
                 if peer is None:
-                    peer = self.peers[client] = _Peer()
+                    peer = self.peers[client] = BatchApplier()
                 try:
                     peer.apply(bar, batch)
                 except Exception:
@@ -198,11 +198,9 @@ def handle(bar: Progbar[Any]) -> RayHandle:
         return RayHandle(known[1])
     if bar.closed:
         return RayHandle((None, None, None, 1.0, frozenset(), None))
-    interval = max(bar._interval, 0.02)
+    interval = max(bar.interval, 0.02)
     poller = _Poller(bar, interval)
-    store = getattr(bar, "_store", None)
-    stateful: frozenset[str] | None = getattr(store, "_stateful", frozenset())
-    stateless: frozenset[str] | None = getattr(store, "_stateless", None)
+    stateful, stateless = bar.stateful_names
     spec = (poller.name, None, poller.relay, interval, stateful, stateless)
     _pollers[bar] = (poller, spec)
     add_drainer(bar, poller.close)
