@@ -7,9 +7,9 @@ that make the counts exact, and replaces only how bytes travel:
 
 * :class:`WorkerClient`, the worker's side: it gathers ``add``/``log``/``write`` calls
   and sends a batch at most once per interval.  A transport subclasses it and
-  overrides ``connect(timeout)`` (open the way, in the worker; raise to retry), ``send(msg)`` (deliver one
-  batch: ``msg[2]``) and ``run()`` (the sending thread's loop, which calls
-  ``flush()`` while ``state is LIVE``, and ``die()`` on a failure).
+  overrides ``connect(timeout)`` (open the way, in the worker; raise to retry later),
+  ``send(msg)`` (deliver one batch: ``msg[2]``) and ``run()`` (the sending thread's
+  loop, which calls ``flush()`` while ``state is LIVE``, and ``die()`` on a failure).
 * :class:`BatchApplier`, the parent's side: ``apply(bar, batch)`` merges one worker's
   batch into the bar exactly (steps, metric sums, child bars, messages); ``end()``
   closes the child bars of a worker that is gone.
