@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "progbar"
+import progbar
+
+PACKAGE = Path(progbar.__file__).resolve().parent  # the checkout's, or the installed wheel's
 ADAPTERS = ["keras", "tf_keras", "torch", "lightning", "transformers", "ray", "pandas", "dask"]
 
 
