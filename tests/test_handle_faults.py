@@ -418,7 +418,9 @@ def test_ctrl_c_while_close_waits_for_a_worker() -> None:
     from ptyutil import run_on_pty
 
     tests = os.path.dirname(os.path.abspath(__file__))
-    got = run_on_pty(CTRL_C_IN_CLOSE.format(tests=tests), env={"PYTHONPATH": ROOT})
+    # A tall screen: the traceback's depth depends on where the signal lands, and its
+    # first row must not scroll off.
+    got = run_on_pty(CTRL_C_IN_CLOSE.format(tests=tests), rows=200, env={"PYTHONPATH": ROOT})
     text = got.text
     pid = int(text.split("worker=")[1].split()[0])
     os.kill(pid, signal.SIGKILL)
