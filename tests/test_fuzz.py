@@ -111,6 +111,7 @@ values = st.one_of(
         max_size=8,
     ),
 )
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # numpy's own, on huge values
 def test_fuzz_metric_store(
     stateful: set[str] | None, records: list[tuple[list[tuple[str, Any]], int, bool]]
 ) -> None:
