@@ -251,9 +251,16 @@ def test_process_pool_executor_workers_sigtermed_after_their_tasks(method: str) 
     for _ in range(REPS):
         bar, out = new_bar(40)
         h = bar.handle()
+        before = set(mp.active_children())
         pool = cf.ProcessPoolExecutor(2, mp_context=ctx)
         pids = set(pool.map(w.add_ones, [h] * 40, range(40)))
-        for pid in pids:  # a scheduler's SIGTERM, with the counts still held
+        workers = {p.pid for p in mp.active_children() if p not in before}
+        assert pids <= workers
+        # A scheduler's SIGTERM, with the counts still held, to every worker of the
+        # pool: one that ran no task may be idle behind the queue's lock, which a
+        # worker killed while waiting on the queue holds for good -- the executor
+        # would then wait for it forever (CPython's, not ours).
+        for pid in workers:
             os.kill(pid, signal.SIGTERM)
         pool.shutdown(wait=True)
         bar.close()
