@@ -8,7 +8,6 @@ No sleeps and no timing assertions: an injected clock keeps renders deterministi
 from __future__ import annotations
 
 import io
-import sys
 import threading
 from typing import Any, Iterator
 
@@ -318,7 +317,6 @@ def test_skipped_clock_reads_still_render_and_finalize() -> None:
     assert bar.current == 50_000
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="3.10: a bar under the stall watch keeps the ticker thread alive longer (known, in the notes)")
 def test_ticker_thread_ends_when_no_loop_runs() -> None:
     # A lingering thread would make every later fork() warn (and risk deadlocks in
     # forked DataLoader workers); the ticker leaves after a second with nothing to do.
@@ -331,7 +329,6 @@ def test_ticker_thread_ends_when_no_loop_runs() -> None:
     assert _ticker.thread() is None or not _ticker.registered()
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="3.10: a bar under the stall watch keeps the ticker thread alive longer (known, in the notes)")
 def test_a_thread_that_cannot_start_leaves_the_loop_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
