@@ -23,7 +23,7 @@ import pyte
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from ptyscreen import run_with_checkpoints  # noqa: E402
+from support.ptyscreen import run_with_checkpoints  # noqa: E402
 
 TRAINING = """
 import math

@@ -5,7 +5,7 @@
     python tests/reliability_report.py --check    # fail unless docs/reliability.md is current
 
 The table is filled from the tests themselves: each test is tagged with what it tries
-(``_reliability.reliability``) and counts its cases (``tick``); ``reliability_plugin``
+(``support.reliability.reliability``) and counts its cases (``tick``); ``support.reliability_plugin``
 records the outcome of every run.
 """
 
@@ -37,7 +37,7 @@ def run() -> tuple[dict[str, object], float, int]:
         env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
         start = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "reliability_plugin",
+            [sys.executable, "-m", "pytest", "-q", "-p", "support.reliability_plugin",
              *[str(HERE / f) for f in FILES]],
             cwd=REPO, env=env,
         )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import FakeClock
-from recording import RecordingBar
+from support.recording import RecordingBar
 
 keras = importlib.import_module("keras")
 from keras.src.utils import progbar as keras_progbar_module  # noqa: E402

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from recording import RecordingBar
+from support.recording import RecordingBar
 
 torch = importlib.import_module("torch")
 pl = importlib.import_module("lightning.pytorch")

@@ -18,7 +18,7 @@ transformers = pytest.importorskip("transformers", reason="needs transformers (t
 torch = pytest.importorskip("torch")
 pytest.importorskip("accelerate", reason="Trainer needs accelerate (the `hf` extra)")
 
-from recording import RecordingBar  # noqa: E402
+from support.recording import RecordingBar  # noqa: E402
 
 import progbar.transformers as ptf  # noqa: E402
 from progbar.transformers import ProgbarCallback, attach  # noqa: E402

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _reliability import Clock, TTYCapture, cells, frames, reliability, set_winsize
 from conftest import optional_import
+from support.reliability import Clock, TTYCapture, cells, frames, reliability, set_winsize
 
 from progbar import Progbar, track
 

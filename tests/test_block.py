@@ -15,10 +15,10 @@ from typing import Any
 
 import pyte
 import pytest
-from _reliability import Clock, TTYCapture, cells, set_winsize
 from hypothesis import given
 from hypothesis import strategies as st
-from ptyscreen import PREAMBLE, run_with_checkpoints
+from support.ptyscreen import PREAMBLE, run_with_checkpoints
+from support.reliability import Clock, TTYCapture, cells, set_winsize
 
 from progbar import Progbar
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 from conftest import FakeClock
-from ptyscreen import run_with_checkpoints
+from support.ptyscreen import run_with_checkpoints
 
 from progbar import Progbar, track
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from conftest import FakeClock
-from ptyscreen import run_with_checkpoints
+from support.ptyscreen import run_with_checkpoints
 
 from progbar import Progbar, track
 from progbar import _format as fmt

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyte
 import pytest
-from _reliability import (
+from support.reliability import (
     Clock,
     cells,
     final_lines,
@@ -169,7 +169,7 @@ def test_narrow_encodings(encoding: str, style: str, live: bool) -> None:
 
 
 class PtyChild:
-    """tests/_pty_child.py in its own session, with the pty as controlling terminal
+    """tests/support/pty_child.py in its own session, with the pty as controlling terminal
     (so resizes send SIGWINCH and ^C sends SIGINT, as in a real terminal)."""
 
     WRAPPER = (
@@ -183,7 +183,7 @@ class PtyChild:
         ctl_r, self.ctl_w = os.pipe()
         self.ack_r, ack_w = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", self.WRAPPER, str(Path(__file__).parent / "_pty_child.py"),
+            [sys.executable, "-c", self.WRAPPER, str(Path(__file__).parent / "support" / "pty_child.py"),
              mode, str(ctl_r), str(ack_w)],
             stdin=slave, stdout=slave, stderr=slave, pass_fds=(ctl_r, ack_w), env=_env(),
             cwd=str(REPO),

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _reliability import (
+from hypothesis import given
+from hypothesis import strategies as st
+from support.reliability import (
     Clock,
     TTYCapture,
     cells,
@@ -22,8 +24,6 @@ from _reliability import (
     set_winsize,
     tick,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 from progbar import Progbar
 from progbar import _format as fmt

@@ -23,7 +23,7 @@ import progbar
 from progbar import _handle
 
 sys.path.insert(0, os.path.dirname(__file__))
-import _handle_workers as w  # noqa: E402
+from support import handle_workers as w  # noqa: E402
 
 # fork() from a process with threads (our listener) warns on Python 3.12+.
 fork_ok = pytest.mark.filterwarnings("ignore:This process .*fork:DeprecationWarning")
@@ -346,7 +346,7 @@ def test_pool_with_block_in_a_pipe(method: str) -> None:
 
 
 def test_pool_with_block_on_a_pty() -> None:
-    from ptyutil import run_on_pty
+    from support.ptyscreen import run_on_pty
 
     got = run_on_pty(pool_script("fork"), env={"PYTHONPATH": ROOT}, rows=30)
     assert got.returncode == 0, got.text

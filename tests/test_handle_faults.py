@@ -20,7 +20,7 @@ import progbar
 from progbar import _handle
 
 sys.path.insert(0, os.path.dirname(__file__))
-import _handle_workers as w  # noqa: E402
+from support import handle_workers as w  # noqa: E402
 
 fork_ok = pytest.mark.filterwarnings("ignore:This process .*fork:DeprecationWarning")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -385,7 +385,7 @@ import progbar
 bar = progbar.Progbar(10)
 h = bar.handle()
 print("dir=" + os.path.dirname(h._spec[0]))
-code = "import pickle, sys, _handle_workers as w; w.stop_after_connecting(pickle.loads(bytes.fromhex(sys.argv[1])))"
+code = "import pickle, sys; from support import handle_workers as w; w.stop_after_connecting(pickle.loads(bytes.fromhex(sys.argv[1])))"
 worker = subprocess.Popen([sys.executable, "-c", code, pickle.dumps(h).hex()],
                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -415,7 +415,7 @@ bar.close()
 def test_ctrl_c_while_close_waits_for_a_worker() -> None:
     import signal
 
-    from ptyutil import run_on_pty
+    from support.ptyscreen import run_on_pty
 
     tests = os.path.dirname(os.path.abspath(__file__))
     # A tall screen: the traceback's depth depends on where the signal lands, and its

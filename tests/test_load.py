@@ -11,7 +11,7 @@ import tracemalloc
 from typing import Any
 
 import pyte
-from _reliability import Clock, reliability, set_winsize, tick
+from support.reliability import Clock, reliability, set_winsize, tick
 
 from progbar import Progbar
 

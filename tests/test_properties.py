@@ -16,9 +16,9 @@ import pty
 import re
 from typing import Any
 
-from _reliability import Clock, TTYCapture, cells, frames, reliability, set_winsize, tick
 from hypothesis import given
 from hypothesis import strategies as st
+from support.reliability import Clock, TTYCapture, cells, frames, reliability, set_winsize, tick
 
 from progbar import Progbar, track
 

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock, Screen, needs
-from ptyscreen import run_with_checkpoints
-from ptyutil import screen_lines
+from support.ptyscreen import run_with_checkpoints, screen_lines
 
 from progbar import Progbar, _ticker, track
 from progbar._format import format_stall_line, format_stalled, format_step_time

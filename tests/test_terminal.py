@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from ptyutil import run_on_pty
+from support.ptyscreen import run_on_pty
 
 from progbar._format import cell_width
 

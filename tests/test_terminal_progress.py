@@ -14,7 +14,7 @@ import textwrap
 from typing import Any, Iterator
 
 import pytest
-from ptyutil import run_on_pty
+from support.ptyscreen import run_on_pty
 
 from progbar._writer import terminal_progress
 

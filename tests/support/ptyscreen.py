@@ -1,9 +1,16 @@
-"""Run a script on a real pseudo-terminal and read its screen *mid-run* through pyte.
+"""Run a script on a real pseudo-terminal and read its screen through pyte: at the end
+(:func:`run_on_pty`) or *mid-run* (:func:`run_with_checkpoints`).
 
 The script calls ``checkpoint(name)`` (defined for it): the child flushes, tells the
 parent, and waits.  The parent reads everything the child has written so far, feeds
 it to a pyte screen, keeps a copy of the screen, optionally resizes the terminal, and
 lets the child go on.  What is checked is what a user would see at that moment.
+
+"Everything written so far" is known by a marker the child writes on the terminal
+before it tells the parent: Linux moves pty output to the reading side a moment
+later (the flip buffer), so what is readable when the message arrives may not be all
+of it yet on a loaded machine.  The marker is taken out of what the screen and
+``raw`` get.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from typing import Callable
 
 import pyte
 
+MARK = b"\x1b]ckpt\x07"
+
 PREAMBLE = """
 import os as _os, sys as _sys
 _CTL = int(_os.environ.get("CKPT_CTL", -1))  # none: run straight through (a pipe)
@@ -31,6 +40,8 @@ def checkpoint(name):
     if _CTL < 0:
         return
     _sys.stdout.flush()
+    _sys.stderr.flush()
+    _os.write(1, b"\\x1b]ckpt\\x07")  # on the pty, after all that came before
     _os.write(_CTL, name.encode() + b"\\n")
     _os.read(_ACK, 1)
 
@@ -57,6 +68,39 @@ class Run:
         return [row for row in screen if row.strip()]
 
 
+@dataclass
+class PtyResult:
+    raw: bytes
+    lines: list[str]  # the screen, trailing blanks stripped
+    returncode: int
+
+    @property
+    def text(self) -> str:
+        return self.raw.decode("utf-8", "replace")
+
+    def nonblank(self) -> list[str]:
+        return [line for line in self.lines if line.strip()]
+
+
+def screen_lines(raw: bytes, cols: int, rows: int) -> list[str]:
+    """The screen a terminal of that size shows after ``raw``."""
+    screen = pyte.Screen(cols, rows)
+    pyte.ByteStream(screen).feed(raw)
+    return [line.rstrip() for line in screen.display]
+
+
+def run_on_pty(
+    code: str,
+    cols: int = 80,
+    rows: int = 24,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> PtyResult:
+    """Run ``code`` (as written: no checkpoints) on a pty; its final screen."""
+    run = run_with_checkpoints(code, cols, rows, env=env, timeout=timeout, preamble=False)
+    return PtyResult(run.raw, run.final, run.returncode)
+
+
 def _winsize(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
@@ -68,9 +112,11 @@ def run_with_checkpoints(
     resize: Callable[[str], tuple[int, int] | None] | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 60.0,
+    preamble: bool = True,
 ) -> Run:
     """``resize(name)`` may return ``(rows, cols)``: the terminal takes that size
-    after the screen of checkpoint ``name`` is read, before the child goes on."""
+    after the screen of checkpoint ``name`` is read, before the child goes on.
+    ``preamble=False`` runs ``code`` exactly as written (no ``checkpoint``)."""
     master, slave = pty.openpty()
     _winsize(slave, rows, cols)
     ctl_r, ctl_w = os.pipe()
@@ -81,7 +127,7 @@ def run_with_checkpoints(
                      "CKPT_CTL": str(ctl_w), "CKPT_ACK": str(ack_r)})
     full_env.update(env or {})
     proc = subprocess.Popen(
-        [sys.executable, "-c", PREAMBLE + textwrap.dedent(code)],
+        [sys.executable, "-c", (PREAMBLE if preamble else "") + textwrap.dedent(code)],
         stdin=slave, stdout=slave, stderr=slave, env=full_env,
         pass_fds=(ctl_w, ack_r),
     )
@@ -92,24 +138,37 @@ def run_with_checkpoints(
     stream = pyte.ByteStream(screen)
     run = Run(columns=cols)
     chunks: list[bytes] = []
+    held = b""  # read from the pty, not yet shown: it may end in part of a marker
+    marks = 0  # markers read and not yet matched by a checkpoint's message
     pending = b""
     pty_open = ctl_open = True
 
-    def drain_pty() -> None:
-        nonlocal pty_open
-        while pty_open:
-            ready, _, _ = select.select([master], [], [], 0)
-            if not ready:
-                return
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                data = b""
-            if not data:
-                pty_open = False
-                return
-            chunks.append(data)
-            stream.feed(data)
+    def show(data: bytes) -> None:
+        chunks.append(data)
+        stream.feed(data)
+
+    def read_pty(wait: float) -> None:
+        nonlocal pty_open, held, marks
+        ready, _, _ = select.select([master], [], [], wait)
+        if not ready:
+            return
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            data = b""
+        if not data:
+            pty_open = False
+            data, held = held, b""
+            show(data)
+            return
+        held += data
+        while MARK in held:
+            before, held = held.split(MARK, 1)
+            show(before)
+            marks += 1
+        keep = next((k for k in range(len(MARK) - 1, 0, -1) if held.endswith(MARK[:k])), 0)
+        show(held[:len(held) - keep])
+        held = held[len(held) - keep:]
 
     try:
         while pty_open or ctl_open:
@@ -118,7 +177,7 @@ def run_with_checkpoints(
             if not ready:
                 raise TimeoutError("the program on the pty did not go on")
             if master in ready:
-                drain_pty()
+                read_pty(0)
             if ctl_r in ready:
                 data = os.read(ctl_r, 4096)
                 if not data:
@@ -128,7 +187,9 @@ def run_with_checkpoints(
                 while b"\n" in pending:
                     name_b, pending = pending.split(b"\n", 1)
                     name = name_b.decode()
-                    drain_pty()  # everything written before the checkpoint is read
+                    while marks == 0 and pty_open:  # all written before it is read
+                        read_pty(timeout)
+                    marks -= 1
                     run.screens[name] = [row.rstrip() for row in screen.display]
                     run.offsets[name] = sum(len(chunk) for chunk in chunks)
                     size = resize(name) if resize is not None else None

@@ -1,6 +1,6 @@
 """A pytest plugin that records what the reliability tests tried, for docs/reliability.md.
 
-Loaded only by ``tests/reliability_report.py`` (``-p reliability_plugin``); it writes
+Loaded only by ``tests/reliability_report.py`` (``-p support.reliability_plugin``); it writes
 ``{"rows": [{"area", "what", "cases", "outcome", "tests"}]}`` to the path in
 ``PROGBAR_RELIABILITY_JSON``.
 """
@@ -12,7 +12,8 @@ import os
 from typing import Any
 
 import pytest
-from _reliability import CASES
+
+from support.reliability import CASES
 
 _results: dict[str, dict[str, Any]] = {}
 

@@ -90,7 +90,8 @@ def stop_after_connecting(h: Any) -> None:
 POOL_WITH_BLOCK = r"""
 import multiprocessing as mp, os, sys
 sys.path.insert(0, {tests!r})
-import progbar, _handle_workers as w
+import progbar
+from support import handle_workers as w
 
 if __name__ == "__main__":
     ctx = mp.get_context({method!r})
