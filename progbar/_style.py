@@ -294,7 +294,6 @@ class Keras2Style(Style):
     name = "keras2"
     default_width = 30
     keras_framing = True
-
     def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
         self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
 
@@ -325,11 +324,14 @@ class Keras2Style(Style):
         exact = max_cells is None and label is None
         snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
         return _fit(
-            lambda limit, with_bar: fmt.format_keras2(
-                snap, self.width, limit, with_bar=with_bar, eta_up=not exact
-            ),
+            lambda limit, with_bar: self.line_segments(snap, limit, with_bar, not exact),
             color, max_cells, final, record=not exact,
         )
+
+    def line_segments(self, snap: fmt.Snapshot, max_cells: int | None, with_bar: bool,
+                      eta_up: bool) -> list[fmt.Segment]:
+        """The line's text (tf_keras's differs in its time per step only)."""
+        return fmt.format_keras2(snap, self.width, max_cells, with_bar, eta_up)
 
     def format_summary(self, current: float, target: float | None, now: float,
                        per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
@@ -340,7 +342,7 @@ class Keras2Style(Style):
 # --------------------------------------------------------------------------- tf_keras
 
 
-class TfKerasStyle(Style):
+class TfKerasStyle(Keras2Style):
     """tf_keras 2.21's ``tf_keras.utils.Progbar`` (Keras 2 as TensorFlow ships it),
     byte for byte: Keras 2's ``[=====>....]`` line, throttled whatever the target;
     Keras 3's time estimate (the first step left out), made at drawn lines only; a
@@ -348,8 +350,6 @@ class TfKerasStyle(Style):
     Averaged metrics stay averaged at finalize."""
 
     name = "tf_keras"
-    default_width = 30
-    keras_framing = True
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
@@ -358,9 +358,6 @@ class TfKerasStyle(Style):
         self._epoch_start = start  # tf_keras's epoch clock, for the verbose=2 times
         self._epoch_end: float | None = None
         self._epoch_time: float | None = None
-
-    def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
-        self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
 
     def restart(self, start: float) -> None:
         super().restart(start)
@@ -401,17 +398,9 @@ class TfKerasStyle(Style):
         self.last_update = now
         return draw
 
-    def format_line(self, current: float, target: float | None, now: float, per_step: float,
-                    final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
-                    color: bool, label: str | None) -> tuple[str, int]:
-        exact = max_cells is None and label is None
-        snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
-        return _fit(
-            lambda limit, with_bar: fmt.format_tf_keras(
-                snap, self.width, limit, with_bar=with_bar, eta_up=not exact
-            ),
-            color, max_cells, final, record=not exact,
-        )
+    def line_segments(self, snap: fmt.Snapshot, max_cells: int | None, with_bar: bool,
+                      eta_up: bool) -> list[fmt.Segment]:
+        return fmt.format_tf_keras(snap, self.width, max_cells, with_bar, eta_up)
 
     def format_summary(self, current: float, target: float | None, now: float,
                        per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
