@@ -6,16 +6,19 @@ listening Unix socket in a fresh private directory (``progbar-<pid>-<random>``, 
 0700, in ``$TMPDIR`` or a short system directory; loopback TCP where there are no Unix
 sockets), a random 32-byte key, and one thread that accepts, reads and applies what
 workers send with ``bar.merge`` (steps, exact metric sums) and ``bar.write``.  Each
-accepted connection is authenticated by ``multiprocessing.connection``'s challenge in
-a short thread of its own, every read bounded; only then is it read, without ever
-blocking on it, with ``Connection.send``'s framing: a peer stopped mid-message keeps
-only its own bytes waiting.  Nothing from an unauthenticated peer is unpickled.
+accepted connection must answer a challenge (HMAC-SHA256 of fresh nonces under the
+key, see _Stranger) within 2 s; the listener reads answers and then messages without
+ever blocking on one peer, with ``Connection.send``'s framing: a peer stopped
+mid-message keeps only its own bytes waiting.  Nothing from an unauthenticated peer
+is unpickled.
 
 Worker side.  A :class:`Handle` is a small picklable record (address, key, interval,
 which metrics are averaged, the parent's pid).  It opens nothing until it is first
 used in a process, and every handle for one bar in one process shares one
 :class:`_Client`: calls add into it -- no clock read, no I/O -- and its thread sends
-what gathered at most once per interval (the bar's), plus at once when asked.
+what gathered at most once per interval (the bar's), plus at once when asked.  The
+first call only queues a connection on the parent's socket; that thread answers the
+challenge, so no call waits for the parent.
 
 Exactness.  What a worker holds leaves it however it ends: a
 ``multiprocessing.util.Finalize`` at its exit (also where a ``multiprocessing`` child
@@ -25,7 +28,9 @@ SIGTERM handler (``Pool.__exit__`` terminates its workers) -- see _SigtermWatch.
 
 from __future__ import annotations
 
+import _thread
 import errno
+import hmac
 import os
 import pickle
 import re
@@ -40,6 +45,7 @@ import threading
 import time
 import weakref
 from _thread import get_ident as _get_ident
+from multiprocessing import AuthenticationError
 from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
 
@@ -192,6 +198,9 @@ def _main_inside() -> bool:
 
 
 _NEW, _LIVE, _RETRY, _DEAD = "new", "live", "retry", "dead"
+# Failures to reach the parent that may pass (see _Client.attempt).
+_PASSING = (FileNotFoundError, ConnectionRefusedError, TimeoutError, BlockingIOError,
+            InterruptedError)
 
 
 class _Client:
@@ -221,6 +230,7 @@ class _Client:
         self.state = _NEW if self.address is not None else _DEAD
         self.live = False  # the fast path's test: connected and not dead
         self.conn: mpc.Connection | None = None
+        self.sock: socket.socket | None = None  # connected, not yet authenticated
         self.sent_messages = 0
         self.pid = os.getpid()
         self.retry_at = 0.0
@@ -256,17 +266,8 @@ class _Client:
             self.register_exit()
         try:
             self.connect(timeout)
-        except (FileNotFoundError, ConnectionRefusedError, TimeoutError, BlockingIOError,
-                InterruptedError) as exc:
-            if not _alive(self.owner):  # the parent is gone: nobody will ever listen
-                self.die()
-                return
-            self.missing = isinstance(exc, FileNotFoundError)
-            self.state = _RETRY
-            # An unanswered handshake already cost the caller ``timeout``: wait longer.
-            wait = _RETRY_MAX * 5 if isinstance(exc, TimeoutError) else self.backoff
-            self.retry_at = time.monotonic() + wait
-            self.backoff = min(self.backoff * 2, _RETRY_MAX)
+        except _PASSING as exc:
+            self.retry_later(exc)
             return
         except Exception:  # a wrong key, the bar closing meanwhile: go on silently
             self.die()
@@ -274,17 +275,54 @@ class _Client:
         self.state = _LIVE
         self.live = True
         if not self.sending:
-            thread = threading.Thread(target=self.run, name="progbar-handle-send",
-                                      daemon=True)
-            try:
-                _start_thread(thread)
-                self.sending = True
-            except RuntimeError:  # interpreter shutting down: sends happen on close
-                pass
+            self.start_sender()
+
+    def retry_later(self, exc: BaseException) -> None:
+        """A failure that may pass: keep what gathered, try again after the back-off."""
+        if not _alive(self.owner):  # the parent is gone: nobody will ever listen
+            self.die()
+            return
+        self.missing = isinstance(exc, FileNotFoundError)
+        self.state = _RETRY
+        self.live = False
+        # An unanswered handshake already cost ``timeout``: wait longer.
+        wait = _RETRY_MAX * 5 if isinstance(exc, TimeoutError) else self.backoff
+        self.retry_at = time.monotonic() + wait
+        self.backoff = min(self.backoff * 2, _RETRY_MAX)
+
+    def start_sender(self) -> None:
+        try:
+            _start_raw_thread(self.run)
+            self.sending = True
+        except RuntimeError:  # interpreter shutting down: sends happen on close
+            pass
 
     def connect(self, timeout: float) -> None:
-        """Open the way to the parent (a transport overrides it: see progbar.transport)."""
-        self.conn = _connect(self.address, self.family, self.key, timeout)
+        """Open the way to the parent (a transport overrides it: see progbar.transport).
+        Here, only the socket's connect, which the kernel queues at once: the
+        handshake is left to the first send (:meth:`authenticate`), so that a
+        worker's first call does not wait on the parent (design.md, "Workers")."""
+        self.sock = _open_socket(self.address, self.family, timeout)
+
+    def authenticate(self) -> None:
+        """The handshake of the connection :meth:`connect` opened, by whichever thread
+        sends first (under ``send_lock``): the sender thread as it starts, or a flush
+        at exit or on SIGTERM."""
+        sock = self.sock  # kept there while it runs: final_flush waits longer then
+        if sock is None:
+            return
+        try:
+            self.conn = _authenticate(sock, self.key, _CONNECT_TIMEOUT)
+        except (*_PASSING, EOFError, ConnectionError) as exc:
+            # EOF: the parent closed it unanswered -- its timeout for a challenge,
+            # met by a worker whose sender thread got no turn; the bar closing.
+            self.sock = None
+            self.retry_later(exc)
+        except Exception:  # a wrong key, the bar closed meanwhile: go on silently
+            self.sock = None
+            self.die()
+        else:
+            self.sock = None
 
     def register_exit(self) -> None:
         if not self.at_exit:
@@ -292,10 +330,12 @@ class _Client:
             mputil.Finalize(None, self.final_flush, exitpriority=50)
 
     def run(self) -> None:
-        """The sender: waits an interval or for the parent's ``sync``, then sends."""
-        conn = self.conn
+        """The sender: authenticates, then waits an interval or for the parent's
+        ``sync``, and sends."""
         pid = self.pid
         try:
+            self.flush()  # the handshake first, and what gathered meanwhile
+            conn = self.conn
             while conn is not None and self.pid == pid and self.state is _LIVE:
                 if conn.poll(self.interval):
                     msg = conn.recv()  # from the authenticated parent: ("sync", seq)
@@ -307,17 +347,22 @@ class _Client:
                 self.die()
         finally:
             if self.pid == pid:
-                self.sending = False
+                with self.start_lock:
+                    self.sending = False
+                    if self.sock is not None and self.state is _LIVE:
+                        self.start_sender()  # connected again while this one ended
 
     def die(self) -> None:
         self.state = _DEAD
         self.live = False
         conn, self.conn = self.conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                pass
+        sock, self.sock = self.sock, None
+        for end in (conn, sock):
+            if end is not None:
+                try:
+                    end.close()
+                except Exception:
+                    pass
 
     def final_flush(self, wait: float | None = None) -> None:
         """At process exit (interpreter exit or a ``multiprocessing`` child's end) and
@@ -335,6 +380,8 @@ class _Client:
                 time.sleep(_RETRY_FIRST)
         if self.state is not _LIVE:
             return
+        if wait is not None and self.sock is not None:
+            wait = max(wait, _CONNECT_TIMEOUT)  # the sender thread's handshake, bounded
         self.flush(wait=wait)
         if self.send_lock.enter(wait):
             try:
@@ -375,6 +422,8 @@ class _Client:
         if not self.send_lock.enter(wait):
             return
         try:
+            if self.sock is not None:
+                self.authenticate()
             if self.state is not _LIVE:
                 return
             batch = self.take(wait)
@@ -503,22 +552,61 @@ class _Framed:
         return bytes(buf)
 
 
-def _connect(address: Any, family: str, key: bytes, timeout: float) -> mpc.Connection:
-    """``multiprocessing.connection.Client``, bounded: a parent that accepts nothing
-    (out of file descriptors, stopped) makes this fail after ``timeout``, not hang."""
+def _open_socket(address: Any, family: str, timeout: float) -> socket.socket:
+    """A connected socket to the parent's listener (queued in its backlog: the
+    parent need not have accepted it), or the error, within ``timeout``."""
     fam = socket.AF_INET if family == "AF_INET" else socket.AF_UNIX
     sock = socket.socket(fam, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect(address)
+        return sock
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _authenticate(sock: socket.socket, key: bytes, timeout: float) -> mpc.Connection:
+    """The worker's half of the challenge (see _Stranger) on ``sock``, bounded: a
+    parent that accepts nothing (out of file descriptors, stopped) makes this fail
+    after ``timeout``, not hang.  A wrong key is ``AuthenticationError``; a parent
+    that closed the connection unanswered, ``EOFError`` (it may pass: see
+    _Client.authenticate).  The socket is the connection's, or closed."""
+    try:
+        sock.settimeout(timeout)
         framed = _Framed(sock)
-        mpc.answer_challenge(framed, key)  # type: ignore[arg-type]
-        mpc.deliver_challenge(framed, key)  # type: ignore[arg-type]
+        hello = framed.recv_bytes(len(_HELLO) + _NONCE)
+        if len(hello) != len(_HELLO) + _NONCE or not hello.startswith(_HELLO):
+            raise AuthenticationError("not a progbar listener")
+        theirs, ours = hello[len(_HELLO):], os.urandom(_NONCE)
+        framed.send_bytes(ours + _mac(key, b"worker", theirs, ours))
+        proof = framed.recv_bytes(_MAC)
+        if not hmac.compare_digest(proof, _mac(key, b"parent", theirs, ours)):
+            raise AuthenticationError("the listener refused this handle's key")
         sock.settimeout(None)
         return mpc.Connection(sock.detach())
     except BaseException:
         sock.close()
         raise
+
+
+# The challenge: the parent sends _HELLO and a fresh nonce; the worker answers with its
+# own nonce and a MAC of both under the key; the parent checks it and answers with
+# its own MAC of both (or _REFUSED).  Fresh nonces on both sides: nothing recorded
+# can be replayed to either.
+_HELLO = b"progbar-handle-1 "
+_REFUSED = b"refused"
+_NONCE = 32
+_MAC = 32
+
+
+def _mac(key: bytes, who: bytes, parent_nonce: bytes, worker_nonce: bytes) -> bytes:
+    return hmac.digest(key, who + parent_nonce + worker_nonce, "sha256")
+
+
+def _frame(data: bytes) -> bytes:
+    """``Connection.send_bytes``'s framing: a 4-byte length, then the bytes."""
+    return struct.pack("!i", len(data)) + data
 
 
 _clients: dict[tuple[Any, ...], _Client] = {}
@@ -539,6 +627,19 @@ def _start_thread(thread: threading.Thread) -> None:
         thread.start()
     finally:
         mask(signal.SIG_SETMASK, old)
+
+
+def _start_raw_thread(run: Callable[[], None]) -> None:
+    """``run`` in a new thread, SIGTERM blocked there (see _start_thread), without
+    ``Thread.start()``'s wait for the thread to be scheduled: on a loaded machine
+    (a pool of more workers than cores) that wait costs milliseconds."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    old = mask(signal.SIG_BLOCK, {signal.SIGTERM}) if mask is not None else None
+    try:
+        _thread.start_new_thread(run, ())
+    finally:
+        if mask is not None:
+            mask(signal.SIG_SETMASK, old)
 
 
 def _client_for(spec: tuple[Any, ...]) -> _Client:
@@ -677,6 +778,21 @@ def _rebuild(spec: tuple[Any, ...]) -> Handle:
 # ----------------------------------------------------------------------------- parent
 
 
+class _Stranger:
+    """A connection accepted and not yet authenticated: the challenge sent, the bytes
+    of the answer read so far (never more than an answer holds), and when it must
+    have answered.  Served by the listener's loop like a peer: no thread of its own,
+    so a stranger that says nothing delays nobody."""
+
+    __slots__ = ("nonce", "inbuf", "outbuf", "deadline")
+
+    def __init__(self, deadline: float) -> None:
+        self.nonce = os.urandom(_NONCE)
+        self.inbuf = bytearray()
+        self.outbuf = bytearray(_frame(_HELLO + self.nonce))
+        self.deadline = deadline
+
+
 class _Peer:
     """One worker connection as the parent sees it: its child bars, what it owes, and
     the bytes read or to write that do not make a whole message yet."""
@@ -784,12 +900,12 @@ class _Server:
         self.address = address
         self.lsock = lsock
         self.lock = threading.Lock()
-        self.inbox: list[socket.socket] = []  # authenticated, not yet taken by the loop
-        self.handshakes: set[socket.socket] = set()  # accepted, not yet authenticated
+        self.strangers: dict[socket.socket, _Stranger] = {}  # not yet authenticated
         self.asks: list[threading.Event] = []
         self.stopping = False
         self.abandon = False  # stop waiting for a drain now (Ctrl-C in close())
         self.peers: dict[socket.socket, _Peer] = {}
+        self.draining: int | None = None  # the sync sequence of a drain under way
         self.received = 0  # batches applied (tests count traffic with it)
         self.accept_at = 0.0  # after running out of descriptors: when to accept again
         self.accept_backoff = _RETRY_FIRST
@@ -866,7 +982,6 @@ class _Server:
             sel.register(self.wake_r, selectors.EVENT_READ, _WAKE)
             while True:
                 with self.lock:
-                    fresh, self.inbox = self.inbox, []
                     asked, self.asks = self.asks, []
                     stopping = self.stopping
                     abandon = self.abandon
@@ -876,13 +991,9 @@ class _Server:
                     if not waiting:
                         deadline = time.monotonic() + _DRAIN_TIMEOUT
                     waiting += asked
+                    self.draining = seq  # peers authenticated from now on are asked too
                     self.accept()  # connections still in the backlog
                     for sock, peer in list(self.peers.items()):
-                        self.sync(sock, peer, seq)
-                for sock in fresh:
-                    peer = self.peers[sock] = _Peer()
-                    sel.register(sock, selectors.EVENT_READ, peer)
-                    if waiting:  # authenticated during a drain: it is asked too
                         self.sync(sock, peer, seq)
                 now = time.monotonic()
                 if self.accept_at and now >= self.accept_at:
@@ -893,14 +1004,18 @@ class _Server:
                 wake_at = next_check
                 if self.accept_at:
                     wake_at = min(wake_at, self.accept_at)
+                for sock, stranger in list(self.strangers.items()):
+                    if now >= stranger.deadline:  # no answer in time: a stranger indeed
+                        self.drop(sock)
+                    else:
+                        wake_at = min(wake_at, stranger.deadline)
                 if waiting:
-                    with self.lock:
-                        handshaking = bool(self.handshakes or self.inbox)
                     owed = any(p.awaiting is not None for p in self.peers.values())
-                    if (not handshaking and not owed) or now >= deadline or abandon:
+                    if (not self.strangers and not owed) or now >= deadline or abandon:
                         for event in waiting:
                             event.set()
                         waiting = []
+                        self.draining = None
                     else:
                         wake_at = min(wake_at, deadline)
                 if stopping and not waiting:
@@ -918,8 +1033,11 @@ class _Server:
                         peer_sock: socket.socket = key.fileobj  # type: ignore[assignment]
                         if mask & selectors.EVENT_WRITE:
                             self.push(peer_sock, key.data)
-                        if mask & selectors.EVENT_READ and peer_sock in self.peers:
-                            self.receive(peer_sock, key.data)
+                        if mask & selectors.EVENT_READ:
+                            if peer_sock in self.peers:
+                                self.receive(peer_sock, key.data)
+                            elif peer_sock in self.strangers:
+                                self.answer(peer_sock, key.data)
         except Exception:  # never raise out of the thread; close down quietly
             pass
         finally:
@@ -941,16 +1059,15 @@ class _Server:
                 self.accept_at = 0.0
                 self.accept_backoff = _RETRY_FIRST
                 self.listen_again(True)
-            with self.lock:
-                self.handshakes.add(sock)
-            thread = threading.Thread(target=self.handshake, args=(sock,),
-                                      name="progbar-handle-auth", daemon=True)
+            stranger = self.strangers[sock] = _Stranger(time.monotonic() + _HANDSHAKE_TIMEOUT)
             try:
-                thread.start()
-            except RuntimeError:
-                with self.lock:
-                    self.handshakes.discard(sock)
-                sock.close()
+                sock.setblocking(False)
+                if self.sel is not None:
+                    self.sel.register(sock, selectors.EVENT_READ, stranger)
+            except (OSError, ValueError):
+                self.drop(sock)
+                continue
+            self.push(sock, stranger)
 
     def short_of_descriptors(self) -> None:
         """accept() failed for want of a descriptor.  The connection stays in the
@@ -1015,28 +1132,42 @@ class _Server:
         if not self.accept_at:
             self.listen_again(True)
 
-    def handshake(self, sock: socket.socket) -> None:
-        """multiprocessing's mutual challenge (as ``Listener.accept`` runs it), each
-        read bounded by a timeout and a small length: nothing is unpickled."""
-        ok = False
+    def answer(self, sock: socket.socket, stranger: _Stranger) -> None:
+        """Read a stranger's answer to the challenge, without blocking and never more
+        than an answer holds; once whole, make it a peer or refuse it."""
+        size = 4 + _NONCE + _MAC
         try:
-            sock.settimeout(_HANDSHAKE_TIMEOUT)
-            framed = _Framed(sock)
-            mpc.deliver_challenge(framed, self.key)  # type: ignore[arg-type]
-            mpc.answer_challenge(framed, self.key)  # type: ignore[arg-type]
-            sock.setblocking(False)
-            ok = True
-        except Exception:  # wrong key, garbage, silence, a peer gone: drop it
-            pass
-        keep: socket.socket | None = None
-        with self.lock:
-            self.handshakes.discard(sock)
-            if ok and not self.stopping:
-                self.inbox.append(sock)
-                keep = sock
-        if keep is None:
-            sock.close()
-        self.poke()
+            data = sock.recv(size - len(stranger.inbuf))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.drop(sock)
+            return
+        buf = stranger.inbuf
+        buf += data
+        if len(buf) >= 4 and struct.unpack_from("!i", buf)[0] != _NONCE + _MAC:
+            self.drop(sock)  # not a worker of ours: garbage, another protocol
+            return
+        if len(buf) < size:
+            return
+        theirs = bytes(buf[4:4 + _NONCE])
+        if not hmac.compare_digest(bytes(buf[4 + _NONCE:]),
+                                   _mac(self.key, b"worker", stranger.nonce, theirs)):
+            try:
+                sock.send(_frame(_REFUSED))  # a wrong key: the worker gives up
+            except OSError:
+                pass
+            self.drop(sock)
+            return
+        del self.strangers[sock]
+        peer = self.peers[sock] = _Peer()
+        peer.outbuf += _frame(_mac(self.key, b"parent", stranger.nonce, theirs))
+        if self.draining is not None:
+            self.sync(sock, peer, self.draining)  # (pushes the proof before the sync)
+        else:
+            self.push(sock, peer)
 
     def sync(self, sock: socket.socket, peer: _Peer, seq: int) -> None:
         peer.awaiting = seq
@@ -1044,7 +1175,7 @@ class _Server:
         peer.outbuf += struct.pack("!i", len(payload)) + payload
         self.push(sock, peer)
 
-    def push(self, sock: socket.socket, peer: _Peer) -> None:
+    def push(self, sock: socket.socket, peer: _Peer | _Stranger) -> None:
         """Write what is owed to a peer without blocking; the rest when it can take it."""
         if peer.outbuf:
             try:
@@ -1122,6 +1253,7 @@ class _Server:
             pass
 
     def drop(self, sock: socket.socket) -> None:
+        self.strangers.pop(sock, None)
         peer = self.peers.pop(sock, None)
         if self.sel is not None:
             try:
@@ -1133,14 +1265,10 @@ class _Server:
             peer.end()
 
     def shutdown(self) -> None:
-        for sock in list(self.peers):
+        for sock in list(self.peers) + list(self.strangers):
             self.drop(sock)
         with self.lock:
             self.stopping = True
-            pending = self.inbox
-            self.inbox = []
-        for sock in pending:
-            sock.close()
         for obj in (self.lsock, self.wake_r, self.wake_w, self.sel):
             try:
                 obj.close()  # type: ignore[union-attr]
@@ -1156,7 +1284,7 @@ class _Server:
     def forget_after_fork(self) -> None:
         """In a forked child: close the inherited sockets; the parent owns them."""
         self.pid = -1
-        for sock in list(self.peers) + list(self.handshakes) + self.inbox:
+        for sock in list(self.peers) + list(self.strangers):
             sock.close()
         for obj in (self.lsock, self.wake_r, self.wake_w):
             try:

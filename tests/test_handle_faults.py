@@ -98,9 +98,12 @@ def test_wrong_key_and_raw_garbage_change_nothing(tmp_path: object) -> None:
     h = bar.handle()
     server = _handle._servers[bar]
     address, family = h._spec[0], h._spec[1]
-    # A client with the wrong key is refused; nothing it could send is read.
+    # A client with the wrong key is refused, and so is one that speaks
+    # multiprocessing's own challenge; nothing either could send is read.
     with pytest.raises(mpc.AuthenticationError):
-        mpc.Client(address, family, authkey=b"not the key")
+        _handle._authenticate(_handle._open_socket(address, family, 10), b"not the key", 10)
+    with pytest.raises((mpc.AuthenticationError, AssertionError)):  # (3.11: an assert)
+        mpc.Client(address, family, authkey=h._spec[2])
     # Raw bytes: a framed pickle that would create a file if it were ever unpickled,
     # then garbage, then a length header promising a huge message.
     marker = os.path.join(str(tmp_path), "unpickled")
@@ -121,6 +124,77 @@ def test_wrong_key_and_raw_garbage_change_nothing(tmp_path: object) -> None:
         silent.close()
     assert not os.path.exists(marker)
     assert bar.current == 7 and out.getvalue().splitlines()[-1].strip().startswith("7 ")
+
+
+def test_a_recorded_answer_is_refused_on_the_next_challenge() -> None:
+    """Each challenge is fresh: what a worker answered once proves nothing later."""
+    bar, _ = new_bar(None)
+    h = bar.handle()
+    address, family, key = h._spec[:3]
+    sock = _handle._open_socket(address, family, 10)
+    hello = _handle._Framed(sock).recv_bytes(100)
+    nonce = os.urandom(_handle._NONCE)
+    answer = nonce + _handle._mac(key, b"worker", hello[len(_handle._HELLO):], nonce)
+    _handle._Framed(sock).send_bytes(answer)
+    assert len(_handle._Framed(sock).recv_bytes(100)) == _handle._MAC  # accepted
+    sock.close()
+    replay = _handle._open_socket(address, family, 10)
+    framed = _handle._Framed(replay)
+    framed.recv_bytes(100)  # a new challenge
+    framed.send_bytes(answer)  # the old answer
+    assert framed.recv_bytes(100) == _handle._REFUSED
+    replay.close()
+    report_once(bar, 2)
+    close_within(bar, 30)
+    assert bar.current == 2
+
+
+def test_a_workers_first_call_does_not_wait_for_the_parent(
+        tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's connect is queued by the kernel; the challenge is its sender
+    thread's.  A parent that accepts nothing (busy, out of descriptors) costs the
+    worker's own calls nothing."""
+    monkeypatch.setattr(_handle, "_CONNECT_TIMEOUT", 3600.0)  # a wait would be a hang
+    path = os.path.join(str(tmp_path), "sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)  # never accepts
+    h = _handle.Handle((path, "AF_UNIX", os.urandom(32), 0.05, None, None, os.getpid()))
+    calls = threading.Thread(target=lambda: [h.add(1, [("loss", 0.5)]) for _ in range(3)],
+                             daemon=True)
+    calls.start()
+    calls.join(30)
+    try:
+        assert not calls.is_alive(), "a worker's add() waited for the parent"
+    finally:
+        listener.close()
+
+
+def test_a_worker_the_parent_dropped_mid_challenge_connects_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose sender thread got no turn before the parent gave up on its
+    answer (a main thread in a long C call) connects again: no count lost."""
+    bar, out = new_bar(None)
+    h = bar.handle()
+    server = _handle._servers[bar]
+    monkeypatch.setattr(_handle._Client, "start_sender", lambda self: None)
+    monkeypatch.setattr(_handle, "_HANDSHAKE_TIMEOUT", 0.2)  # the parent's patience
+    h.add(1)  # connected, not answered: nobody answers for it
+    client = h._client()
+    assert client.sock is not None and client.conn is None
+    for seen in (True, False):  # accepted as a stranger, then dropped after 0.2 s
+        for _ in range(1500):
+            if bool(server.strangers) is seen:
+                break
+            threading.Event().wait(0.02)
+        assert bool(server.strangers) is seen
+    monkeypatch.undo()
+    h.flush()  # answers now: the parent hung up, so it will try again
+    assert client.state == "retry"
+    client.retry_at = 0.0
+    h.add(2)  # connects again; the sender thread answers and sends
+    close_within(bar, 30)
+    assert bar.current == 3, out.getvalue()
 
 
 def test_socket_directory_is_private_and_removed() -> None:
@@ -309,7 +383,7 @@ def test_peer_stalled_mid_message_delays_nobody(monkeypatch: pytest.MonkeyPatch)
     bar, out = new_bar(None)
     h = bar.handle()
     address, family, key = h._spec[:3]
-    stalled = mpc.Client(address, family, authkey=key)  # authenticated
+    stalled = _handle._authenticate(_handle._open_socket(address, family, 10), key, 10)
     # Half a message: a length header promising 100 bytes, then 10 of them.
     os.write(stalled.fileno(), struct.pack("!i", 100) + b"x" * 10)
     try:
