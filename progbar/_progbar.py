@@ -537,7 +537,7 @@ class Progbar(Counting, Watched, Generic[T]):
     def handle(self) -> Handle:
         """A picklable :class:`progbar.Handle` that reports into this bar from worker
         processes or threads (``add``, ``log``, ``write``, child bars)."""
-        from ._handle import handle_for
+        from ._listener import handle_for
 
         return handle_for(self)
 

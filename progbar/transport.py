@@ -22,8 +22,9 @@ any framework.
 from __future__ import annotations
 
 from ._handle import _LIVE as LIVE
-from ._handle import Handle, add_drainer
+from ._handle import Handle
 from ._handle import _Client as WorkerClient
-from ._handle import _Peer as BatchApplier
+from ._listener import _Peer as BatchApplier
+from ._listener import add_drainer
 
 __all__ = ["LIVE", "BatchApplier", "Handle", "WorkerClient", "add_drainer"]

@@ -20,7 +20,7 @@ import pytest
 from conftest import needs
 
 import progbar
-from progbar import _handle
+from progbar import _listener
 
 sys.path.insert(0, os.path.dirname(__file__))
 from support import handle_workers as w  # noqa: E402
@@ -171,7 +171,7 @@ def test_batching_many_updates_one_message() -> None:
     theirs.close()
     sent = ours.recv()
     proc.join(60)
-    server = _handle._servers[bar]
+    server = _listener._servers[bar]
     bar.close()
     assert sent == 1  # one message for 100,000 updates (<= one per interval + final)
     assert server.received == 1

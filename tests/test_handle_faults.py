@@ -17,7 +17,7 @@ from multiprocessing import connection as mpc
 import pytest
 
 import progbar
-from progbar import _handle
+from progbar import _handle, _listener, _wire
 
 sys.path.insert(0, os.path.dirname(__file__))
 from support import handle_workers as w  # noqa: E402
@@ -96,12 +96,12 @@ def test_handle_used_after_its_bar_closed_does_nothing() -> None:
 def test_wrong_key_and_raw_garbage_change_nothing(tmp_path: object) -> None:
     bar, out = new_bar(None)
     h = bar.handle()
-    server = _handle._servers[bar]
+    server = _listener._servers[bar]
     address, family = h._spec[0], h._spec[1]
     # A client with the wrong key is refused, and so is one that speaks
     # multiprocessing's own challenge; nothing either could send is read.
     with pytest.raises(mpc.AuthenticationError):
-        _handle._authenticate(_handle._open_socket(address, family, 10), b"not the key", 10)
+        _wire.authenticate(_wire.open_socket(address, family, 10), b"not the key", 10)
     with pytest.raises((mpc.AuthenticationError, AssertionError)):  # (3.11: an assert)
         mpc.Client(address, family, authkey=h._spec[2])
     # Raw bytes: a framed pickle that would create a file if it were ever unpickled,
@@ -131,18 +131,18 @@ def test_a_recorded_answer_is_refused_on_the_next_challenge() -> None:
     bar, _ = new_bar(None)
     h = bar.handle()
     address, family, key = h._spec[:3]
-    sock = _handle._open_socket(address, family, 10)
-    hello = _handle._Framed(sock).recv_bytes(100)
-    nonce = os.urandom(_handle._NONCE)
-    answer = nonce + _handle._mac(key, b"worker", hello[len(_handle._HELLO):], nonce)
-    _handle._Framed(sock).send_bytes(answer)
-    assert len(_handle._Framed(sock).recv_bytes(100)) == _handle._MAC  # accepted
+    sock = _wire.open_socket(address, family, 10)
+    hello = _wire.Framed(sock).recv_bytes(100)
+    nonce = os.urandom(_wire.NONCE)
+    answer = nonce + _wire.mac(key, b"worker", hello[len(_wire.HELLO):], nonce)
+    _wire.Framed(sock).send_bytes(answer)
+    assert len(_wire.Framed(sock).recv_bytes(100)) == _wire.MAC  # accepted
     sock.close()
-    replay = _handle._open_socket(address, family, 10)
-    framed = _handle._Framed(replay)
+    replay = _wire.open_socket(address, family, 10)
+    framed = _wire.Framed(replay)
     framed.recv_bytes(100)  # a new challenge
     framed.send_bytes(answer)  # the old answer
-    assert framed.recv_bytes(100) == _handle._REFUSED
+    assert framed.recv_bytes(100) == _wire.REFUSED
     replay.close()
     report_once(bar, 2)
     close_within(bar, 30)
@@ -176,9 +176,9 @@ def test_a_worker_the_parent_dropped_mid_challenge_connects_again(
     answer (a main thread in a long C call) connects again: no count lost."""
     bar, out = new_bar(None)
     h = bar.handle()
-    server = _handle._servers[bar]
+    server = _listener._servers[bar]
     monkeypatch.setattr(_handle._Client, "start_sender", lambda self: None)
-    monkeypatch.setattr(_handle, "_HANDSHAKE_TIMEOUT", 0.2)  # the parent's patience
+    monkeypatch.setattr(_listener, "_HANDSHAKE_TIMEOUT", 0.2)  # the parent's patience
     h.add(1)  # connected, not answered: nobody answers for it
     client = h._client()
     assert client.sock is not None and client.conn is None
@@ -299,13 +299,13 @@ def test_no_directory_fits_one_clear_oserror(tmp_path: object,
 
     long = long_tmpdir(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", long)
-    monkeypatch.setattr(_handle, "_SHORT_DIRS", ())
+    monkeypatch.setattr(_listener, "_SHORT_DIRS", ())
     bar, _ = new_bar(None)
     with pytest.raises(OSError, match="progbar: no directory") as info:
         bar.handle()
     assert long in str(info.value)
     # A socket that cannot be bound (the length check passed): one OSError naming it.
-    monkeypatch.setattr(_handle, "_MAX_SOCKET_PATH", 10_000)
+    monkeypatch.setattr(_listener, "_MAX_SOCKET_PATH", 10_000)
     with pytest.raises(OSError, match="progbar: cannot listen on") as info:
         bar.handle()
     assert long in str(info.value) and info.value.__suppress_context__
@@ -325,7 +325,7 @@ def test_a_later_start_removes_stale_directories(tmp_path: object,
 
     base = str(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", base)
-    monkeypatch.setattr(_handle, "_scanned", set())
+    monkeypatch.setattr(_listener, "_scanned", set())
     stale = os.path.join(base, f"progbar-{dead_pid()}-k1lled0")
     os.mkdir(stale, 0o700)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -379,11 +379,11 @@ def test_directory_removed_and_blocked_is_reported_once(tmp_path: object) -> Non
 
 
 def test_peer_stalled_mid_message_delays_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_handle, "_DRAIN_TIMEOUT", 1.0)
+    monkeypatch.setattr(_listener, "_DRAIN_TIMEOUT", 1.0)
     bar, out = new_bar(None)
     h = bar.handle()
     address, family, key = h._spec[:3]
-    stalled = _handle._authenticate(_handle._open_socket(address, family, 10), key, 10)
+    stalled = _wire.authenticate(_wire.open_socket(address, family, 10), key, 10)
     # Half a message: a length header promising 100 bytes, then 10 of them.
     os.write(stalled.fileno(), struct.pack("!i", 100) + b"x" * 10)
     try:
@@ -400,7 +400,7 @@ def test_peer_stalled_mid_message_delays_nobody(monkeypatch: pytest.MonkeyPatch)
 OUT_OF_FDS = r"""
 import os, pickle, resource, subprocess, sys, time
 import progbar
-from progbar import _handle
+from progbar import _listener
 
 WORKER = '''
 import pickle, sys
@@ -413,7 +413,7 @@ bar = progbar.Progbar(None, file=sys.stdout, dynamic=False)
 h = bar.handle()
 worker = subprocess.Popen([sys.executable, "-c", WORKER, pickle.dumps(h).hex()],
                           stdin=subprocess.PIPE)
-listener = _handle._servers[bar].thread
+listener = _listener._servers[bar].thread
 clock = time.pthread_getcpuclockid(listener.ident)
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
