@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
     class Loop(Protocol):
-        """A running loop (``TrackLoop`` or async's): it owns the count."""
+        """A running loop (``TrackLoop``, async's, or a ``FollowedCount``): it owns the count."""
 
         plain: bool  # count() is ``top - exact.__length_hint__()``
         top: float | int
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
         def count(self) -> float | int: ...
 
-__all__ = ["LOCK_FREE", "NO_FAST", "WAITING_MAX", "Counting", "check_current"]
+__all__ = ["LOCK_FREE", "NO_FAST", "WAITING_MAX", "Counting", "FollowedCount", "check_current"]
 
 # The hot paths take no lock where the GIL makes their straight runs atomic (see
 # design.md, "The hot calls"): from 3.11, where the interpreter checks for a thread switch only
@@ -86,6 +86,33 @@ def check_current(current: object) -> float | int:
     return value  # type: ignore[return-value]
 
 
+class FollowedCount:
+    """A count kept outside the bar (a file's offset), read whenever the bar shows it:
+    the bar's count when it started following, plus ``position()``.  The code that
+    moves it calls nothing (see ``Progbar.follow``)."""
+
+    __slots__ = ("position", "base", "last", "plain")
+
+    top: float | int = 0  # (``plain`` stays False: the bar reads ``count()``, see ``current``)
+    exact: Any = None
+
+    def __init__(self, position: Callable[[], float | int], base: float | int) -> None:
+        self.position = position
+        self.base = base
+        self.last = base  # the last count read: what a failing read shows
+        self.plain = False
+
+    def count(self) -> float | int:
+        try:
+            moved = self.position()
+            if type(moved) is not int:
+                moved = check_current(moved)
+        except Exception:  # a position that cannot be read (a closed file): keep the last
+            return self.last
+        self.last = last = self.base + moved
+        return last
+
+
 class Counting:
     """The count of a bar, the calls that move it, and its drawing on time by the
     ticker (see the module docstring)."""
@@ -126,8 +153,8 @@ class Counting:
         self._lim = NO_FAST
         self._cap = NO_FAST  # the target (reaching it finalizes), inf or -inf
         self._log_left = WAITING_MAX  # log() calls until it checks the records waiting
-        # The loop running now (a TrackLoop, or async's), which owns the count while it
-        # runs (see ``current``); None outside a loop.
+        # The loop running now (a TrackLoop, async's, a FollowedCount), which owns the
+        # count while it runs (see ``current``); None outside a loop.
         self._loop = None
         self._lock = RLock()
         self._lock_acquire = self._lock.acquire
@@ -378,7 +405,7 @@ class Counting:
             n = check_current(n)
         self._lock_acquire()
         try:
-            if isinstance(self._loop, TrackLoop):  # the count is the loop's
+            if isinstance(self._loop, (TrackLoop, FollowedCount)):  # the count is the loop's
                 self._update(self.current + n, values)
                 return
             current = self._seen + n  # one run: read, add, store
@@ -481,8 +508,10 @@ class Counting:
         try:
             if self._closed:
                 return
-            # A bar moved by update()/add() (see _due), or a track() loop's count
-            counting = not isinstance(self._loop, TrackLoop)
+            # A bar moved by update()/add() (see _due), or a count its loop owns and
+            # the ticker draws: a track() loop's, or a followed one (a file's offset)
+            loop = self._loop
+            counting = not isinstance(loop, (TrackLoop, FollowedCount))
             if counting and not self._ticking:
                 return
             current = self.current
@@ -501,8 +530,10 @@ class Counting:
                     self._idle_ticking()
                 return
             self._tick_moved = now
-            if not counting:
-                self._seen = current  # (a counting bar's count is moved without the lock)
+            if isinstance(loop, TrackLoop):
+                # (A counting bar's count is moved without the lock; a followed count
+                # may go back -- a seek -- so it is read afresh, never stored.)
+                self._seen = current
             shown = self._shown
             if from_ticker and shown is not None and shown[0] == current:
                 # The bar's own thread has drawn this very count: in a log a second

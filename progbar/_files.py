@@ -1,16 +1,23 @@
 """Files: a bar of a file's size in bytes, moved by its reads and writes.
 
-``progbar.open(path, mode)`` opens the file in binary mode, wraps that in a
-:class:`ProgressFile` and, for a text mode, puts an ``io.TextIOWrapper`` over it: the
-text layer reads the wrapper in chunks, so a text file counts the bytes of the file
-underneath (what its size is measured in), not characters.  ``wrap_file`` wraps a
-file object that is already open.  Only the public API of ``Progbar`` is used.
+``progbar.open(path, mode)`` builds the file as the built-in ``open`` does, and the
+bar follows its position (``Progbar.follow``): reads and writes run the standard
+library's C code and call nothing of ours; the ticker reads the position when it draws
+(design.md, "Files").  A text mode's layers read the file underneath, so it counts
+bytes, not characters.  With an injected clock nothing draws on its own, so there the
+file is wrapped in a :class:`ProgressFile`, whose every read moves the bar
+(deterministic, as a test wants).  ``wrap_file`` wraps a
+file object that is already open in a :class:`ProgressFile`.  Only the public API of
+``Progbar`` is used.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import stat
+import weakref
+from threading import get_ident
 from typing import IO, Any, Iterable, Iterator
 
 from ._progbar import Progbar
@@ -152,11 +159,63 @@ class ProgressFile:
         return f"<progbar.ProgressFile {self._file!r}>"
 
 
+class _Followed:
+    """What ``progbar.open`` returns in a binary mode (a text file's ``buffer``): the
+    standard library's file, whose position a bar follows (see ``Progbar.follow``).
+    Only ``close`` is ours: it closes the bar first (the position is read a last time
+    while the file is open), then the file."""
+
+    bar: Progbar[Any]
+
+    def close(self) -> None:
+        bar = self.__dict__.get("bar")
+        try:
+            if bar is not None:
+                bar.close()
+        finally:
+            super().close()  # type: ignore[misc]
+
+
+class _FollowedRaw(_Followed, io.FileIO):
+    pass
+
+
+class _FollowedReader(_Followed, io.BufferedReader):
+    pass
+
+
+class _FollowedWriter(_Followed, io.BufferedWriter):
+    pass
+
+
+class _FollowedRandom(_Followed, io.BufferedRandom):
+    pass
+
+
+def _follow(binary: Any, raw: io.FileIO, bar: Progbar[Any]) -> None:
+    """Have ``bar`` follow ``binary``'s position.  The thread that opened the file asks
+    the binary layer (exact, and that thread is never inside one of its calls when it
+    asks); any other thread -- the ticker's, drawing -- asks the raw file, which takes
+    no lock (the buffer's is held through a whole read), so it is never kept waiting
+    and sees a long ``read()`` progress; it reads at most a buffer ahead.  Both are
+    held weakly: a file dropped unclosed is collected, and its close closes the bar."""
+    binary.bar = bar
+    start = binary.tell()
+    owner = get_ident()
+    exact = weakref.ref(binary)
+    near = weakref.ref(raw)
+
+    def position() -> int:
+        file: Any = exact() if get_ident() == owner else near()
+        moved: int = file.tell() - start  # (file gone: None, an error: the last count)
+        return moved
+
+    bar.follow(position)
+
+
 def _size_left(fileobj: Any) -> int | None:
     """Bytes from the position to the end of a regular file; None when unknown."""
     try:
-        import stat
-
         info = os.fstat(fileobj.fileno())
         if not stat.S_ISREG(info.st_mode):
             return None
@@ -195,11 +254,15 @@ def open(
 ) -> IO[Any]:
     """Open a file as the built-in ``open`` does, with a bar of its size in bytes.
 
-    Reads (``read``, ``read1``, ``readinto``, ``readline``, ``readlines``, iteration)
-    and writes move the bar; a text mode counts the bytes of the file underneath.
-    The bar's target is the file's size when reading, unknown when writing a new
-    file.  ``options`` are :class:`progbar.Progbar`'s; the label defaults to the
-    file's name.  Closing the file closes the bar.
+    Returns what the built-in returns (a buffered binary file, or a text file over
+    one), and the bar follows the file's position: reads and writes (``read``,
+    ``readinto``, ``readline``, iteration, ``seek``...) run the standard library's
+    code, and the bar's ticker reads the position when it draws.  The binary file's
+    bar is ``f.bar`` (``f.buffer.bar`` in a text mode, which counts the bytes of the
+    file underneath).  With an injected ``clock`` or a file with no position (a FIFO)
+    each read moves the bar instead.  The target is the file's size when reading,
+    unknown when writing a new file.  ``options`` are :class:`progbar.Progbar`'s; the
+    label defaults to the file's name.  Closing the file closes the bar.
     """
     if not isinstance(mode, str) or not set(mode) <= set("rwaxbt+") or (
         "b" in mode and "t" in mode
@@ -211,7 +274,15 @@ def open(
     if not text and (encoding is not None or errors is not None or newline is not None):
         raise ValueError("binary mode doesn't take an encoding, errors or newline argument")
     binary_mode = mode.replace("t", "") + ("b" if text else "")
-    raw = _builtin_open(path, binary_mode, -1 if text and buffering == 1 else buffering)
+    # On the real clock the bar follows the file's position (the ticker draws it);
+    # with an injected clock, or a file that has no position (a FIFO, a device), each
+    # read moves the bar through a ProgressFile.
+    follow = options.get("clock") is None and _regular_or_new(path)
+    raw: Any
+    if follow:
+        raw = _FollowedRaw(path, binary_mode.replace("b", ""))
+    else:
+        raw = _builtin_open(path, binary_mode, -1 if text and buffering == 1 else buffering)
     try:
         reading = "r" in mode
         target = options.pop("target", None)
@@ -222,6 +293,13 @@ def open(
     except BaseException:
         raw.close()
         raise
+    if follow:
+        try:
+            return _layers(raw, mode, buffering, encoding, errors, newline, bar)
+        except BaseException:
+            bar.close()
+            raw.close()
+            raise
     wrapped = ProgressFile(raw, bar)
     if not text:
         return wrapped  # type: ignore[return-value]
@@ -236,3 +314,45 @@ def open(
     except BaseException:
         wrapped.close()
         raise
+
+
+def _regular_or_new(path: Any) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return True  # a new file: a regular one
+    except (OSError, ValueError, TypeError):
+        return False  # (open() says what is wrong with it)
+
+
+def _layers(raw: _FollowedRaw, mode: str, buffering: int, encoding: str | None,
+            errors: str | None, newline: str | None, bar: Progbar[Any]) -> IO[Any]:
+    """The buffer and text layers that the built-in ``open`` puts over ``raw`` for
+    ``mode`` and ``buffering``, the binary one following ``bar``."""
+    text = "b" not in mode
+    line_buffering = False
+    if buffering == 1 or (buffering < 0 and raw.isatty()):
+        buffering = -1
+        line_buffering = True
+    if buffering < 0:
+        buffering = io.DEFAULT_BUFFER_SIZE
+        try:
+            block = os.fstat(raw.fileno()).st_blksize
+            if block > 1:
+                buffering = block
+        except OSError:
+            pass
+    binary: Any
+    if buffering == 0:
+        binary = raw  # binary only: unbuffered text was refused above
+    elif "+" in mode:
+        binary = _FollowedRandom(raw, buffering)
+    elif "r" in mode:
+        binary = _FollowedReader(raw, buffering)
+    else:
+        binary = _FollowedWriter(raw, buffering)
+    _follow(binary, raw, bar)
+    if not text:
+        return binary  # type: ignore[no-any-return]
+    return io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline=newline,
+                            line_buffering=line_buffering)

@@ -17,7 +17,7 @@ from _weakref import ref as _weakref
 from itertools import chain
 
 from . import _format as fmt
-from ._counting import NO_FAST, Counting, check_current
+from ._counting import NO_FAST, Counting, FollowedCount, check_current
 from ._display import (
     Display,
     LineDisplay,
@@ -380,7 +380,8 @@ class Progbar(Counting, Watched, Generic[T]):
         new_target = self._target if target is KEEP else _check_target(target)
         with self._lock:
             if self._loop is not None:
-                raise RuntimeError("reset() while this bar's own track() loop runs")
+                raise RuntimeError("reset() while this bar's own track() loop runs "
+                                   "(or while it follows a count)")
             self._stop()
             self._target = new_target
             self._store.clear()
@@ -442,6 +443,34 @@ class Progbar(Counting, Watched, Generic[T]):
             except Exception:
                 self._display.dead = True
 
+    def follow(self, position: Callable[[], float | int]) -> None:
+        """From now until :meth:`close`, the count is the count now plus ``position()``,
+        read whenever the bar is shown: for progress kept by other code (a file's
+        offset), which then pays nothing per step.  On the real clock the ticker
+        thread draws it on time; with an injected clock, at ``refresh()`` and
+        ``close()``.  ``close()`` reads it a last time (finalizing at the target).
+        ``position`` is called from the ticker thread too: it must be cheap and
+        thread-safe; if it raises, the last value read stays shown."""
+        with self._lock:
+            if self._loop is not None or self._closed:
+                raise RuntimeError("follow() on a bar that is closed or already counting a loop")
+            loop = FollowedCount(position, self._seen)
+        self._enter_loop(loop)
+
+    def _unfollow(self, loop: FollowedCount) -> None:
+        """The followed count ends (close()): its last reading is the count."""
+        with self._lock:
+            if self._loop is not loop:
+                return
+            count = self.current
+            self._loop = None
+            self._seen = count
+            self._set_lim(count, 0)  # the next call takes the slow path
+        self._stop()
+        target = self._target
+        if target is not None and count >= target:
+            self.update(count, finalize=True)
+
     def write(self, message: object) -> None:
         """Print a line above the bar; the bar is redrawn below it."""
         with self._lock:
@@ -454,6 +483,9 @@ class Progbar(Counting, Watched, Generic[T]):
 
     def close(self) -> None:
         """Finish the bar's line (idempotent)."""
+        loop = self._loop
+        if type(loop) is FollowedCount:
+            self._unfollow(loop)
         drain = self._drain  # worker handles: take in what workers sent (see _handle)
         if drain is not None:
             try:
@@ -576,7 +608,7 @@ class Progbar(Counting, Watched, Generic[T]):
             self._lim = self._cap = NO_FAST  # the count is the loop's: no fast paths
             if self._stall is not None:
                 self._stall.arm(self._clock())  # its first item is due from now on
-        if (isinstance(loop, TrackLoop) and self._may_tick and self._verbose == 1
+        if (isinstance(loop, (TrackLoop, FollowedCount)) and self._may_tick and self._verbose == 1
                 and not self._display.dead):
             from . import _ticker  # loaded with the first bar it draws
 

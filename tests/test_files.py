@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import io
 import os
+import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import pytest
 from conftest import FakeClock
 
 import progbar
+from progbar._files import ProgressFile
 
 # Exact counts in the lines, whether or not this Progbar scales units yet.
 PLAIN: dict[str, Any] = (
@@ -34,6 +38,17 @@ def options(out: io.StringIO, **kw: Any) -> dict[str, Any]:
     return {"file": out, "dynamic": False, "color": False, "clock": FakeClock(), **PLAIN, **kw}
 
 
+def real_clock(out: io.StringIO, **kw: Any) -> dict[str, Any]:
+    """On the real clock ``progbar.open`` gives the standard library's file, whose
+    position the bar follows (nothing of ours runs per read)."""
+    return {"file": out, "dynamic": False, "color": False, **PLAIN, **kw}
+
+
+# Both ways a file is counted: each read moving the bar (an injected clock), and the
+# bar following the file's position (the real clock).
+BOTH = pytest.mark.parametrize("opts", [options, real_clock], ids=["per-read", "followed"])
+
+
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     path = tmp_path / "data.bin"
@@ -47,10 +62,16 @@ def final(out: io.StringIO) -> str:
 
 @pytest.mark.parametrize("how", ["read", "read-chunks", "read1", "readinto", "readline",
                                  "readlines", "iterate"])
-def test_every_read_moves_the_bar_to_the_file_size(data: Path, how: str) -> None:
+@pytest.mark.parametrize("followed", [False, True], ids=["per-read", "followed"])
+def test_every_read_moves_the_bar_to_the_file_size(data: Path, how: str,
+                                                   followed: bool) -> None:
     out = io.StringIO()
     got = b""
-    with progbar.open(data, **options(out, clock=TickingClock())) as f:
+    kw = real_clock(out) if followed else options(out, clock=TickingClock())
+    with progbar.open(data, **kw) as f:
+        if followed:  # the standard library's reads, untouched
+            assert type(f).read is io.BufferedReader.read
+            assert isinstance(f, io.BufferedReader)
         if how == "read":
             got = f.read()
         elif how == "read-chunks":
@@ -77,13 +98,14 @@ def test_every_read_moves_the_bar_to_the_file_size(data: Path, how: str) -> None
     assert final(out).split()[-1] == "B/s"
 
 
-def test_text_mode_counts_the_bytes_underneath(tmp_path: Path) -> None:
+@BOTH
+def test_text_mode_counts_the_bytes_underneath(tmp_path: Path, opts: Any) -> None:
     path = tmp_path / "notes.txt"
     path.write_text(TEXT, encoding="utf-8")
     size = path.stat().st_size
     assert size > len(TEXT)  # the accented letters take two bytes each
     out = io.StringIO()
-    with progbar.open(path, "r", encoding="utf-8", **options(out)) as f:
+    with progbar.open(path, "r", encoding="utf-8", **opts(out)) as f:
         lines = list(f)
         assert isinstance(f, io.TextIOWrapper)
         assert f.buffer.bar.current == size
@@ -102,9 +124,10 @@ def test_text_mode_keeps_newline_and_errors(tmp_path: Path) -> None:
         assert f.read() == "a\nb\ufffd\n"
 
 
-def test_a_partial_read_closes_at_its_count(data: Path) -> None:
+@BOTH
+def test_a_partial_read_closes_at_its_count(data: Path, opts: Any) -> None:
     out = io.StringIO()
-    f = progbar.open(data, **options(out, label="part"))
+    f = progbar.open(data, **opts(out, label="part"))
     f.read(4096)
     f.close()
     f.close()  # idempotent, as a file's close is
@@ -123,11 +146,12 @@ def test_seek_moves_the_bar_to_the_position(data: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", ["wb", "w", "ab"])
-def test_writes_are_counted(tmp_path: Path, mode: str) -> None:
+@BOTH
+def test_writes_are_counted(tmp_path: Path, mode: str, opts: Any) -> None:
     path = tmp_path / "out.bin"
     out = io.StringIO()
     payload = b"x" * 5000
-    with progbar.open(path, mode, **options(out)) as f:
+    with progbar.open(path, mode, **opts(out)) as f:
         if "b" in mode:
             assert f.write(payload) == 5000
             f.writelines([b"yz"] * 3)
@@ -219,3 +243,118 @@ def test_unit_scale_is_passed_once_progbar_takes_it(data: Path,
     with progbar.open(data, verbose=0):
         pass
     assert "unit_scale" not in seen
+
+
+# ---------------------------------------------------------------- a followed position
+
+
+def test_the_ticker_draws_a_followed_file_where_its_reads_are(data: Path) -> None:
+    out = io.StringIO()
+    with progbar.open(data, **real_clock(out, dynamic=True, interval=0, label="mid")) as f:
+        for _ in range(3):
+            f.read(1000)
+        assert f.bar.current == 3000  # the reading thread: exact
+        # The ticker's turn, from another thread: it reads the raw file's offset,
+        # which takes no lock and is at most a buffer ahead of the reads.
+        drawn: list[float] = []
+        ticker = threading.Thread(target=lambda: (f.bar.tick(), drawn.append(f.bar.current)))
+        ticker.start()
+        ticker.join()
+        assert 3000 <= drawn[0] <= 3000 + io.DEFAULT_BUFFER_SIZE * 2
+        last = out.getvalue().split("\r")[-1]
+        count = int(last.split()[1].split("/")[0])
+        assert 3000 <= count <= drawn[0]  # what was drawn mid-read
+        f.read()
+    assert final(out).startswith("mid 10240/10240 100%")
+
+
+def test_other_threads_read_where_the_file_has_read_to(tmp_path: Path) -> None:
+    # The reading thread sees its own position; any other thread (the ticker) the raw
+    # file's offset, which takes no lock and also moves inside one long read() call.
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * 200_000)
+    with progbar.open(path, verbose=0) as f:
+        raw = f.raw
+        f.read(150_000)
+        f.read(10)  # a short read: the buffer reads ahead of it
+        seen_elsewhere: list[float] = []
+        t = threading.Thread(target=lambda: seen_elsewhere.append(f.bar.current))
+        t.start()
+        t.join()
+        assert seen_elsewhere == [raw.tell()] and raw.tell() > 150_010
+        assert f.bar.current == 150_010
+
+
+def test_a_fifo_is_counted_read_by_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    payload = b"abc" * 10_000
+
+    def feed() -> None:
+        with open(fifo, "wb") as w:
+            w.write(payload)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    out = io.StringIO()
+    with progbar.open(fifo, **real_clock(out, label="fifo")) as f:
+        assert isinstance(f, ProgressFile)  # no position to follow
+        assert f.bar.target is None
+        assert f.read() == payload
+        assert f.bar.current == len(payload)
+    writer.join()
+    assert final(out).split()[:2] == ["fifo", "30000"]
+
+
+def test_a_followed_file_dropped_unclosed_closes_its_bar(data: Path) -> None:
+    out = io.StringIO()
+    f = progbar.open(data, **real_clock(out, label="dropped"))
+    bar = f.bar
+    f.read(5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # as for any file dropped unclosed
+        del f
+        gc.collect()
+    assert bar.closed
+    assert final(out).split()[:3] == ["dropped", "5000/10240", "49%"]
+
+
+def test_follow_reads_a_count_kept_elsewhere() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    box = [0]
+    bar = progbar.Progbar(10, file=out, dynamic=False, color=False, clock=clock,
+                          label="kept", initial=2)
+    bar.follow(lambda: box[0])
+    box[0] = 3
+    assert bar.current == 5  # the count when it started following, plus the position
+    with pytest.raises(RuntimeError):
+        bar.follow(lambda: 0)
+    with pytest.raises(RuntimeError):
+        bar.reset()
+    box[0] = 8
+    bar.close()
+    assert bar.current == 10
+    assert final(out).split()[:3] == ["kept", "10/10", "100%"]
+    with pytest.raises(RuntimeError):
+        bar.follow(lambda: 0)  # closed
+
+
+def test_a_position_that_fails_shows_its_last_reading() -> None:
+    box: list[Any] = [4]
+
+    def position() -> int:
+        value = box[0]
+        if isinstance(value, Exception):
+            raise value
+        return int(value)
+
+    out = io.StringIO()
+    bar = progbar.Progbar(None, file=out, dynamic=False, color=False, clock=FakeClock(),
+                          label="flaky")
+    bar.follow(position)
+    assert bar.current == 4
+    box[0] = OSError("gone")
+    assert bar.current == 4  # never raises into whoever asks
+    bar.close()
+    assert final(out).split()[:2] == ["flaky", "4"]
