@@ -160,8 +160,10 @@ def test_threads_exact() -> None:
 
 
 @fork_ok
-def test_batching_many_updates_one_message() -> None:
-    # 100,000 updates with an hour-long interval: the worker sends once, at close().
+def test_batching_many_updates_few_messages() -> None:
+    # 100,000 updates with an hour-long interval: at most one message in the interval
+    # (what gathered while the connection was being authenticated, if it was done
+    # before the loop ended -- a matter of scheduling) and the last one at close().
     bar, out = new_bar(None, interval=3600)
     h = bar.handle()
     ctx = mp.get_context("fork")
@@ -173,8 +175,8 @@ def test_batching_many_updates_one_message() -> None:
     proc.join(60)
     server = _listener._servers[bar]
     bar.close()
-    assert sent == 1  # one message for 100,000 updates (<= one per interval + final)
-    assert server.received == 1
+    assert 1 <= sent <= 2
+    assert server.received == sent
     assert count_of(final_line(out)) == 100_000
 
 
