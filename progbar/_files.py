@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import warnings
 import weakref
 from threading import get_ident
 from typing import IO, Any, Iterable, Iterator
@@ -25,23 +26,11 @@ from ._progbar import Progbar
 __all__ = ["ProgressFile", "open", "wrap_file"]
 
 _builtin_open = open
-_unit_scale_known: bool | None = None
-
-
-def _accepts_unit_scale() -> bool:
-    """Whether this Progbar takes ``unit_scale=`` (asked once, on first use)."""
-    global _unit_scale_known
-    if _unit_scale_known is None:
-        import inspect
-
-        _unit_scale_known = "unit_scale" in inspect.signature(Progbar).parameters
-    return _unit_scale_known
 
 
 def _byte_options(options: dict[str, Any], name: object) -> dict[str, Any]:
     options.setdefault("unit_name", "B")
-    if _accepts_unit_scale():
-        options.setdefault("unit_scale", True)
+    options.setdefault("unit_scale", True)
     if "label" not in options and "desc" not in options and isinstance(name, str):
         options["label"] = os.path.basename(name)
     return options
@@ -162,15 +151,17 @@ class ProgressFile:
 class _Followed:
     """What ``progbar.open`` returns in a binary mode (a text file's ``buffer``): the
     standard library's file, whose position a bar follows (see ``Progbar.follow``).
-    Only ``close`` is ours: it closes the bar first (the position is read a last time
-    while the file is open), then the file."""
+    Only ``close`` is ours: it closes the bar first (the position is read a last time,
+    exactly, while the file is open), then the file."""
 
     bar: Progbar[Any]
+    closer: int | None = None  # the thread closing it: it reads the exact position
 
     def close(self) -> None:
         bar = self.__dict__.get("bar")
         try:
             if bar is not None:
+                self.closer = get_ident()
                 bar.close()
         finally:
             super().close()  # type: ignore[misc]
@@ -193,12 +184,13 @@ class _FollowedRandom(_Followed, io.BufferedRandom):
 
 
 def _follow(binary: Any, raw: io.FileIO, bar: Progbar[Any]) -> None:
-    """Have ``bar`` follow ``binary``'s position.  The thread that opened the file asks
-    the binary layer (exact, and that thread is never inside one of its calls when it
-    asks); any other thread -- the ticker's, drawing -- asks the raw file, which takes
-    no lock (the buffer's is held through a whole read), so it is never kept waiting
-    and sees a long ``read()`` progress; it reads at most a buffer ahead.  Both are
-    held weakly: a file dropped unclosed is collected, and its close closes the bar."""
+    """Have ``bar`` follow ``binary``'s position.  The thread that opened the file, and
+    the one closing it, ask the binary layer (exact: what was read or written, buffered
+    bytes included; neither is inside one of its calls when it asks); any other thread
+    -- the ticker's, drawing -- asks the raw file, which takes no lock (the buffer's is
+    held through a whole read), so it is never kept waiting and sees a long ``read()``
+    progress; it is at most a buffer away.  Both are held weakly: a file dropped
+    unclosed is collected, and its close closes the bar."""
     binary.bar = bar
     start = binary.tell()
     owner = get_ident()
@@ -206,8 +198,16 @@ def _follow(binary: Any, raw: io.FileIO, bar: Progbar[Any]) -> None:
     near = weakref.ref(raw)
 
     def position() -> int:
-        file: Any = exact() if get_ident() == owner else near()
-        moved: int = file.tell() - start  # (file gone: None, an error: the last count)
+        me = get_ident()
+        file: Any = exact()
+        if file is not None and (me == owner or me == file.closer):
+            try:
+                moved: int = file.tell() - start
+                return moved
+            except (OSError, ValueError):  # detached from its raw file: ask that
+                pass
+        raw_file: Any = near()
+        moved = raw_file.tell() - start  # (file gone: None, an error: the last count)
         return moved
 
     bar.follow(position)
@@ -264,15 +264,18 @@ def open(
     unknown when writing a new file.  ``options`` are :class:`progbar.Progbar`'s; the
     label defaults to the file's name.  Closing the file closes the bar.
     """
-    if not isinstance(mode, str) or not set(mode) <= set("rwaxbt+") or (
-        "b" in mode and "t" in mode
-    ):
-        raise ValueError(f"invalid mode: {mode!r}")
+    _check_mode(mode)
     text = "b" not in mode
     if text and buffering == 0:
         raise ValueError("can't have unbuffered text I/O")
     if not text and (encoding is not None or errors is not None or newline is not None):
         raise ValueError("binary mode doesn't take an encoding, errors or newline argument")
+    if not text and buffering == 1:
+        warnings.warn("line buffering (buffering=1) isn't supported in binary mode, the "
+                      "default buffer size will be used", RuntimeWarning, stacklevel=2)
+        buffering = -1
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)  # (the file's name is the str or bytes, as the built-in's)
     binary_mode = mode.replace("t", "") + ("b" if text else "")
     # On the real clock the bar follows the file's position (the ticker draws it);
     # with an injected clock, or a file that has no position (a FIFO, a device), each
@@ -284,6 +287,8 @@ def open(
     else:
         raw = _builtin_open(path, binary_mode, -1 if text and buffering == 1 else buffering)
     try:
+        if text:  # the text layer's own errors (an unknown encoding...), before a bar shows
+            _check_text_options(encoding, errors, newline)
         reading = "r" in mode
         target = options.pop("target", None)
         if target is None and options.get("total") is None and reading:
@@ -304,7 +309,7 @@ def open(
     if not text:
         return wrapped  # type: ignore[return-value]
     try:
-        return io.TextIOWrapper(
+        text_file = io.TextIOWrapper(
             wrapped,
             encoding=encoding,
             errors=errors,
@@ -314,6 +319,26 @@ def open(
     except BaseException:
         wrapped.close()
         raise
+    text_file.mode = mode  # type: ignore[misc]  # (as the built-in's text file has it)
+    return text_file
+
+
+def _check_mode(mode: object) -> None:
+    """The built-in ``open``'s checks of ``mode``, with its errors."""
+    if not isinstance(mode, str):
+        raise TypeError(f"open() argument 'mode' must be str, not {type(mode).__name__}")
+    if not set(mode) <= set("rwaxbt+") or len(set(mode)) != len(mode):
+        raise ValueError(f"invalid mode: {mode!r}")
+    if sum(c in mode for c in "rwax") != 1:
+        raise ValueError("must have exactly one of create/read/write/append mode")
+    if "b" in mode and "t" in mode:
+        raise ValueError("can't have text and binary mode at once")
+
+
+def _check_text_options(encoding: str | None, errors: str | None, newline: str | None) -> None:
+    """Raise what a text layer with these options would raise, building it over nothing."""
+    io.TextIOWrapper(io.BytesIO(), encoding="utf-8" if encoding is None else encoding,
+                     errors=errors, newline=newline)
 
 
 def _regular_or_new(path: Any) -> bool:
@@ -354,5 +379,7 @@ def _layers(raw: _FollowedRaw, mode: str, buffering: int, encoding: str | None,
     _follow(binary, raw, bar)
     if not text:
         return binary  # type: ignore[no-any-return]
-    return io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline=newline,
-                            line_buffering=line_buffering)
+    text_file = io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline=newline,
+                                 line_buffering=line_buffering)
+    text_file.mode = mode  # type: ignore[misc]  # (as the built-in's text file has it)
+    return text_file

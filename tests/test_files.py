@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import inspect
 import io
 import os
 import threading
@@ -17,11 +16,7 @@ from conftest import FakeClock
 import progbar
 from progbar._files import ProgressFile
 
-# Exact counts in the lines, whether or not this Progbar scales units yet.
-PLAIN: dict[str, Any] = (
-    {"unit_scale": False} if "unit_scale" in inspect.signature(progbar.Progbar).parameters
-    else {}
-)
+PLAIN: dict[str, Any] = {"unit_scale": False}  # exact counts in the lines
 
 TEXT = "héllo wörld\n" * 300 + "ünïcode at the end\n"  # 2 bytes per accented letter
 
@@ -221,28 +216,59 @@ def test_a_bad_option_closes_the_file(data: Path) -> None:
     assert set(os.listdir("/proc/self/fd")) == before
 
 
-def test_unit_scale_is_passed_once_progbar_takes_it(data: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from progbar import _files
-
-    seen: dict[str, Any] = {}
-
-    class Recording(progbar.Progbar):  # type: ignore[type-arg]
-        def __init__(self, target: Any = None, **kw: Any) -> None:
-            seen.update(kw)
-            kw.pop("unit_scale", None)
-            super().__init__(target, **kw)
-
-    monkeypatch.setattr(_files, "Progbar", Recording)
-    monkeypatch.setattr(_files, "_unit_scale_known", True)
-    with progbar.open(data, verbose=0) as f:
+@BOTH
+def test_bytes_are_scaled_by_default(data: Path, opts: Any) -> None:
+    out = io.StringIO()
+    kw = opts(out)
+    del kw["unit_scale"]
+    with progbar.open(data, **kw) as f:
         f.read()
-    assert seen["unit_scale"] is True and seen["unit_name"] == "B"
-    monkeypatch.setattr(_files, "_unit_scale_known", False)
-    seen.clear()
-    with progbar.open(data, verbose=0):
-        pass
-    assert "unit_scale" not in seen
+    assert "10.2/10.2 kB" in final(out)
+
+
+@pytest.mark.parametrize("mode", ["rbb", "rw", "b", "r++"])
+def test_modes_open_refuses_are_refused(data: Path, mode: str) -> None:
+    with pytest.raises(ValueError):
+        open(data, mode)  # noqa: SIM115
+    out = io.StringIO()
+    with pytest.raises(ValueError):
+        progbar.open(data, mode, **real_clock(out))
+    assert out.getvalue() == ""
+
+
+def test_a_mode_that_is_not_a_string_is_a_type_error(data: Path) -> None:
+    with pytest.raises(TypeError, match="must be str"):
+        progbar.open(data, 5)  # type: ignore[arg-type]
+
+
+def test_line_buffering_in_binary_mode_warns_as_open_does(data: Path) -> None:
+    with pytest.warns(RuntimeWarning, match="line buffering"):
+        f = progbar.open(data, "rb", buffering=1, verbose=0)
+    with f:
+        assert f.read() == data.read_bytes()
+
+
+@pytest.mark.parametrize("kw, error", [({"encoding": "no-such-codec"}, LookupError),
+                                       ({"newline": "x"}, ValueError)])
+@BOTH
+def test_a_text_option_open_refuses_draws_nothing(data: Path, kw: dict[str, Any],
+                                                  error: type[Exception], opts: Any) -> None:
+    out = io.StringIO()
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(error):
+        progbar.open(data, "r", **kw, **opts(out))
+    assert out.getvalue() == ""
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("mode", ["r", "rb", "w", "a+b"])
+@BOTH
+def test_name_and_mode_are_the_builtins(tmp_path: Path, mode: str, opts: Any) -> None:
+    path = tmp_path / "f.txt"
+    path.write_text("x")
+    with open(path, mode) as plain, progbar.open(path, mode, **opts(io.StringIO())) as ours:
+        assert (ours.name, ours.mode) == (plain.name, plain.mode)
+        assert isinstance(ours.name, str)
 
 
 # ---------------------------------------------------------------- a followed position
@@ -304,6 +330,31 @@ def test_a_fifo_is_counted_read_by_read(tmp_path: Path) -> None:
         assert f.bar.current == len(payload)
     writer.join()
     assert final(out).split()[:2] == ["fifo", "30000"]
+
+
+@pytest.mark.parametrize("mode", ["rb", "wb"])
+def test_a_file_closed_by_another_thread_closes_at_its_exact_count(
+        data: Path, tmp_path: Path, mode: str) -> None:
+    # The closing thread reads the buffered file's position, not the raw file's (a
+    # buffer ahead when reading, behind when writing).
+    out = io.StringIO()
+    path = data if mode == "rb" else tmp_path / "out.bin"
+    f = progbar.open(path, mode, **real_clock(out))
+
+    def work() -> None:
+        with f:
+            if mode == "rb":
+                assert len(f.read(10)) == 10
+            else:
+                f.write(b"x" * 100)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    if mode == "rb":
+        assert f.bar.current == 10 and " 10/10240 " in final(out)
+    else:
+        assert f.bar.current == 100 and final(out).split()[1:3] == ["100", "B"]
 
 
 def test_a_followed_file_dropped_unclosed_closes_its_bar(data: Path) -> None:
