@@ -8,12 +8,14 @@ import sys
 import threading
 from typing import Any, Iterator
 
-import dask
-import dask.array as da
 import pytest
-from distributed import Client, LocalCluster
 
-import progbar.dask
+dask = pytest.importorskip("dask", reason="needs dask (the data extra)")
+da = pytest.importorskip("dask.array")
+_distributed = pytest.importorskip("distributed", reason="needs distributed (the data extra)")
+Client, LocalCluster = _distributed.Client, _distributed.LocalCluster
+
+import progbar.dask  # noqa: E402  (after the skip above)
 
 
 def fields(out: io.StringIO) -> list[list[str]]:

@@ -8,11 +8,12 @@ import subprocess
 import sys
 from typing import Any, Callable
 
-import numpy as np
-import pandas as pd
 import pytest
 
-import progbar.pandas
+np = pytest.importorskip("numpy")
+pd = pytest.importorskip("pandas", reason="needs pandas (the data extra)")
+
+import progbar.pandas  # noqa: E402  (after the skip above)
 
 out = io.StringIO()
 
