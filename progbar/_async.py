@@ -29,14 +29,10 @@ T = TypeVar("T")
 class _AsyncCount:
     """The count of an ``async for`` loop, as the bar reads a running loop's."""
 
-    __slots__ = ("steps", "plain")
-
-    top = 0  # (``plain`` is always False: the bar reads ``count()``, see Progbar.current)
-    exact = None
+    __slots__ = ("steps",)
 
     def __init__(self, steps: float | int) -> None:
         self.steps = steps  # the items whose bodies ended
-        self.plain = False
 
     def count(self) -> float | int:
         return self.steps

@@ -2,23 +2,22 @@
 and the ticker's side of a bar (the count drawn on time, ``tick()``).
 
 :class:`Counting` is the part of a bar that runs per step, the base of ``Progbar``.
-What must happen per call is small -- move the count, add each averaged value times
-its weight to its running total -- and on a GIL build of 3.11+ the common call
-takes no lock: it is written as straight runs of bytecode that no thread switch can
-split.  Everything unusual takes the lock and the general code.  The long story --
-the two limits, the deferred log() dicts, why each run is atomic, the clock stride --
-is design.md, "The hot calls".
+Every write to the count and to the metric store happens here, under the bar's one
+lock (``_lock``), whatever thread calls: nothing rests on where the interpreter may
+switch threads.  What a call does under it is small -- move the count, hand the
+values to the store, compare the count with ``_lim`` -- and a render waits until the
+count reaches ``_lim`` (design.md, "The count and the metrics").  The one exception is
+a ``track()`` loop, whose single writer is the loop itself: its count is read from
+the loop's iterators (``_track``).
 
 What it asks of the bar built on it (``Progbar``): ``_advance(current, now,
 finalize)`` draws if the style says so; ``_stop_ticking()``; and the fields set in
-``Progbar.__init__`` (the store's ``running``/``waiting``, the clock, the display,
-the verbosity, the ticker flags).
+``Progbar.__init__`` (the clock, the display, the verbosity, the ticker flags).
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from _thread import RLock  # not threading: see _progbar's imports
 from operator import index
 
@@ -37,30 +36,13 @@ if TYPE_CHECKING:
     class Loop(Protocol):
         """A running loop (``TrackLoop``, async's, or a ``FollowedCount``): it owns the count."""
 
-        plain: bool  # count() is ``top - exact.__length_hint__()``
-        top: float | int
-        exact: Any
-
         def count(self) -> float | int: ...
 
-__all__ = ["LOCK_FREE", "NO_FAST", "WAITING_MAX", "Counting", "FollowedCount", "check_current"]
+__all__ = ["NO_FAST", "Counting", "FollowedCount", "check_current"]
 
-# The hot paths take no lock where the GIL makes their straight runs atomic (see
-# design.md, "The hot calls"): from 3.11, where the interpreter checks for a thread switch only
-# at calls, backward jumps and function starts.  3.10 may switch between other
-# instructions too (a 16-thread add(1) test lost counts there), and a free-threaded
-# build (3.13t: ``sys._is_gil_enabled()`` false, or a "t" ABI) has no GIL: both take
-# the lock on every call.
-LOCK_FREE = (
-    sys.version_info >= (3, 11)
-    and "t" not in getattr(sys, "abiflags", "")
-    and bool(getattr(sys, "_is_gil_enabled", lambda: True)())
-)
 _MAX_STRIDE = 1024  # calls between clock reads at most, while the ticker draws
-WAITING_MAX = 1024  # records left for the store at most before they are applied
-_SILENT_EVERY = 4096  # a silent bar's stride: it only applies the records
-NO_FAST = -math.inf  # ``_lim`` where the fast paths must not run
-
+_SILENT_STRIDE = 4096  # a silent bar reads no clock: its slow path only keeps _lim
+NO_FAST = -math.inf  # ``_lim`` while every call must take the slow path
 
 
 def check_current(current: object) -> float | int:
@@ -91,16 +73,12 @@ class FollowedCount:
     the bar's count when it started following, plus ``position()``.  The code that
     moves it calls nothing (see ``Progbar.follow``)."""
 
-    __slots__ = ("position", "base", "last", "plain")
-
-    top: float | int = 0  # (``plain`` stays False: the bar reads ``count()``, see ``current``)
-    exact: Any = None
+    __slots__ = ("position", "base", "last")
 
     def __init__(self, position: Callable[[], float | int], base: float | int) -> None:
         self.position = position
         self.base = base
         self.last = base  # the last count read: what a failing read shows
-        self.plain = False
 
     def count(self) -> float | int:
         try:
@@ -141,29 +119,34 @@ class Counting:
     def _start_counting(self, store: MetricStore, initial: float | int) -> None:
         """The counting state of a new bar at ``initial``, its metrics in ``store``."""
         self._store = store
-        self._record = store.record
-        # What the hot paths add to and append to without the lock (see MetricStore).
-        self._running = store.running
-        self._waiting = store.waiting
         self._initial = initial  # the count it starts at (and reset() goes back to)
         self._seen = initial
         self._log_mark = initial  # the step of the last log(): its weight's start
-        # The fast paths run while the count is below ``_lim`` (see _set_lim); the
-        # first call takes the slow path, which draws the first frame and sets it.
+        # Below ``_lim`` a call only moves the count and records its values; reaching
+        # it takes the slow path (_due: the clock, a render, the next limit).  It never
+        # passes the target, so reaching the target always finalizes.  The first call
+        # takes the slow path, which draws the first frame.
         self._lim = NO_FAST
-        self._cap = NO_FAST  # the target (reaching it finalizes), inf or -inf
-        self._log_left = WAITING_MAX  # log() calls until it checks the records waiting
         # The loop running now (a TrackLoop, async's, a FollowedCount), which owns the
         # count while it runs (see ``current``); None outside a loop.
         self._loop = None
-        self._lock = RLock()
-        self._lock_acquire = self._lock.acquire
-        self._lock_release = self._lock.release
+        self._lock = RLock()  # the count and the store: every write holds it
         self._ticking = False  # registered with the ticker (see _ticker)
         self._tick_mark: float | int | None = None  # count the ticker last drew
         self._tick_moved = 0.0  # when the ticker last saw the count move
         self._stall = None  # the stall watch (see _stall), set by the bar
         self._shown: tuple[Any, ...] | None = None  # (current, metrics) last drawn
+        # A failure while drawing this bar (a formatting bug) silences this bar only;
+        # a stream that fails silences its display (every bar on it).
+        self._broken = False
+
+    def _display_dead(self) -> bool:
+        """Nothing more is drawn for this bar: it failed, or its stream did."""
+        return self._broken or self._display.dead
+
+    def _display_failed(self) -> None:
+        """Drawing this bar raised: it goes quiet, the loop goes on."""
+        self._broken = True
 
     @property
     def current(self) -> float | int:
@@ -171,12 +154,9 @@ class Counting:
         loop = self._loop
         if loop is None:
             return self._seen
-        if loop.plain:  # ``loop.count()`` inlined: the hot read of a track() loop
-            return loop.top - loop.exact.__length_hint__()  # type: ignore[no-any-return]
-        done = loop.count()  # a list, which may grow, or update() moved the count
-        seen = self._seen
+        done = loop.count()
+        seen = self._seen  # update() inside the loop may have moved it further
         return done if done > seen else seen
-
 
     def update(
         self,
@@ -190,316 +170,125 @@ class Counting:
         metrics stand for the steps since the previous update.  ``finalize``
         defaults to ``current >= target``.
         """
-        if type(current) is int and finalize is None and (
-            values is None or type(values) is list
-        ):
-            prev = self._seen
-            if prev < current < self._cap:  # one run: read, compare, store
-                self._seen = current
-                if values:
-                    weight = current - prev
-                    fast = self._running
-                    try:  # the usual pairs; the first other one ends the loop
-                        for pair in values:
-                            name, v = pair
-                            if type(v) is not float and type(v) is not int:
-                                break
-                            entry = fast[name]  # one run: read, add, store
-                            entry[0] += v if weight == 1 else v * weight
-                            entry[1] += weight
-                        else:
-                            values = None  # all recorded
-                    except (KeyError, TypeError, ValueError, ArithmeticError):
-                        pass
-                    if values is not None:
-                        self._record_rest(values, pair, weight, prev, current)
-                if current >= self._lim:
-                    self._due(current, False, current - prev)
-                return
-        self._update(current, values, finalize)
-
-    def _record_rest(
-        self, values: list[Any], stop: object, weight: float | int,
-        prev: float | int | None, current: float | int,
-    ) -> None:
-        """The pairs the pair loop of update()/add() left, from ``stop`` (the pair it
-        stopped at, found by identity: the loop keeps no counter, which cost a few
-        percent of the call) on, by the store's general code (under the lock).  A
-        malformed list records nothing and leaves the count where it was (``prev``;
-        None: an add() of ``weight``, taken back)."""
-        done = 0
-        for pair in values:
-            if pair is stop:
-                break
-            done += 1
-        self._lock_acquire()
-        try:
-            self._record(values[done:] if done else values, weight, False)
-        except TypeError:
-            fast = self._running
-            for name, v in values[:done]:  # undo the pairs already added
-                entry = fast[name]
-                entry[0] -= v if weight == 1 else v * weight
-                entry[1] -= weight
-            if prev is not None:
-                if self._seen == current:
-                    self._seen = prev
-            else:
-                self._seen -= weight  # an add(): one run, adds on other threads stay
-            raise
-        finally:
-            self._lock_release()
-
-    def _update(
-        self,
-        current: float | int,
-        values: Values | None = None,
-        finalize: bool | None = None,
-        added: float | int | None = None,
-    ) -> None:
-        """update()'s general code, under the lock.  ``added``: add() already moved
-        the count by this much (in one run with its read, see _add); the count is
-        then not stored again, and is moved back if the values are malformed."""
         cls = type(current)
         # ``x - x != 0`` is true only for nan and inf: the common int/float cases
-        # skip the full check (a function call and isinstance chain).
+        # skip the full check.
         if cls is not int and (cls is not float or current - current != 0.0):
             current = check_current(current)
-        self._lock_acquire()  # bound methods: cheaper than ``with self._lock``
-        try:
+        if finalize is not None and finalize is not True and finalize is not False:
+            finalize = bool(finalize)
+        with self._lock:
+            prev = self._seen if self._loop is None else self.current
+            step = current - prev
             if finalize is None:
                 target = self._target
                 finalize = target is not None and current >= target
-            elif finalize is not True and finalize is not False:
-                finalize = bool(finalize)
-            if added is not None:
-                step = added
-            elif self._loop is not None:  # ``_seen`` lags inside a chunk
-                step = current - self.current
-            else:
-                step = current - self._seen
             if values:
-                weight = step
-                if type(weight) is not int or weight < 1:
-                    weight = weight if weight >= 1 else 1
-                try:
-                    self._record(values, weight, finalize and self._keras_finalize)
-                except BaseException:
-                    if added is not None:
-                        self._seen -= added  # one run: adds on other threads stay
-                    raise
-            if added is None:
-                self._seen = current
-                if self._loop is not None:
-                    self._loop.plain = False  # ``_seen`` counts now too (see current)
-            self._due(current, finalize, step)
-        finally:
-            self._lock_release()
-
-    def _due(self, current: float | int, finalize: bool, step: float | int = 1) -> None:
-        """The slow path of the count: read the clock if it is time to, let the style
-        draw, and set ``_lim``, the count up to which the fast paths may run without
-        coming here (under the lock)."""
-        self._lock_acquire()
-        try:
-            every = self._clock_every
-            if self._verbose == 0:
-                every = _SILENT_EVERY  # nothing to draw: only the records to apply
-                if len(self._waiting) >= WAITING_MAX:
-                    self._store.drain()
-            else:
-                now = self._clock()
-                if every:
-                    # The default style may skip clock reads (design.md, "The hot calls"): read it
-                    # once per ``every`` calls' worth of steps, a stride that doubles
-                    # while reads come much faster than the render interval and drops
-                    # back to 1 as soon as they do not.  Up to 16, so that a render is
-                    # late by a few calls at most -- or up to 1024 once the ticker
-                    # thread draws the bar on time whatever its calls do (any bar on
-                    # the real clock; a loop that slows down is shown at once, or its
-                    # log line written when due).
-                    if now - self._clock_t < self._interval * 0.125:
-                        if every < (_MAX_STRIDE if self._ticking else 16):
-                            every *= 2
-                    else:
-                        every = 1
-                    if (not self._ticking and self._may_tick and self._verbose == 1
-                            and not self._display.dead):
-                        self._tick_moved = now
-                        from . import _ticker  # loaded with the first bar it draws
-
-                        self._ticking = _ticker.register(self)
-                        if not self._ticking:  # no thread: strides of 16, no retry
-                            self._may_tick = False
-                    self._clock_every = every
-                    self._clock_t = now
-                try:
-                    self._advance(current, now, finalize)
-                except Exception:  # a display bug must never stop the loop
-                    self._display.dead = True
-                if finalize and self._ticking:
-                    self._stop_ticking()
-                if len(self._waiting) >= WAITING_MAX:  # not drawn yet: apply them anyway
-                    self._store.drain()
-            self._set_lim(current, every * step if step >= 1 else every)
-        finally:
-            self._lock_release()
-
-    def _set_lim(self, current: float | int, ahead: float | int) -> None:
-        """The fast paths' limits (under the lock): ``_cap``, the target (reaching it
-        finalizes) or inf, and ``_lim``, ``ahead`` steps on and never past ``_cap``.
-        Both -inf while a track() loop runs (the count is read from its iterators)
-        or where the lock-free paths may not run."""
-        if self._loop is not None or not LOCK_FREE:
-            self._lim = self._cap = NO_FAST
-            return
-        target = self._target
-        cap = target if target is not None else math.inf
-        lim = current + ahead
-        self._cap = cap
-        self._lim = lim if lim < cap else cap
+                self._store.record(values, step if step >= 1 else 1,
+                                   finalize and self._keras_finalize)
+            self._seen = current
+            if finalize or not prev < current < self._lim:
+                self._due(current, finalize, step)
 
     def add(self, n: float | int = 1, values: Values | None = None) -> None:
         """``update(current + n, values)``; safe to call from several threads."""
-        if type(n) is int and n > 0:
-            if values is None:
-                current = self._seen + n  # one run: read, add, compare, store
-                if current < self._lim:
-                    self._seen = current
-                    return
-                if current < self._cap:
-                    self._seen = current
-                    self._due(current, False, n)
-                    return
-            elif type(values) is list:
-                current = self._seen + n  # one run (see above)
-                if current < self._cap:
-                    self._seen = current
-                    fast = self._running
-                    # The usual pairs, as in update(): a copy, not a shared helper, on
-                    # purpose -- a call would cost about a fifth of this one.
-                    try:
-                        for pair in values:
-                            name, v = pair
-                            if type(v) is not float and type(v) is not int:
-                                break
-                            entry = fast[name]  # one run: read, add, store
-                            entry[0] += v if n == 1 else v * n
-                            entry[1] += n
-                        else:
-                            values = None  # all recorded
-                    except (KeyError, TypeError, ValueError, ArithmeticError):
-                        pass
-                    if values is not None:
-                        self._record_rest(values, pair, n, None, current)
-                    if current >= self._lim:
-                        self._due(current, False, n)
-                    return
-        self._add(n, values)
-
-    def _add(self, n: float | int, values: Values | None = None) -> None:
-        """add()'s general code, under the lock.  The count is read, moved and stored
-        in one run (as on the fast path), so adds that other threads make meanwhile
-        without the lock are kept."""
         if type(n) is not int and (type(n) is not float or n - n != 0.0):
             n = check_current(n)
-        self._lock_acquire()
-        try:
-            if isinstance(self._loop, (TrackLoop, FollowedCount)):  # the count is the loop's
-                self._update(self.current + n, values)
+        with self._lock:
+            loop = self._loop
+            if isinstance(loop, (TrackLoop, FollowedCount)):  # the count is the loop's
+                self.update(self.current + n, values)
                 return
-            current = self._seen + n  # one run: read, add, store
+            current = self._seen + n
+            if values:
+                self._store.record(values, n if n >= 1 else 1)
             self._seen = current
-            self._update(current, values, None, n)
-        finally:
-            self._lock_release()
+            if not 0 < n or current >= self._lim:
+                target = self._target
+                self._due(current, target is not None and current >= target, n)
 
     def log(self, values: Values | None = None, /, **metrics: Any) -> None:
         """Record metrics for the step in progress, without moving the bar.
 
-        ``bar.log(loss=v, acc=a)`` or ``bar.log([("loss", v)])``.
+        ``bar.log(loss=v, acc=a)`` or ``bar.log([("loss", v)])``.  Each value stands
+        for the steps since the previous ``log()`` (one, in a loop that logs once per
+        step; logs within one step each count once).
         """
-        if values is None:
-            for v in metrics.values():  # plain numbers only
-                if type(v) is not float and type(v) is not int:
-                    break
-            else:
-                # The step in progress (``current + 1`` in a loop), read as ``current``
-                # does, then the weight, the mark and the record in one run.
-                loop = self._loop
-                if loop is None:
-                    step = self._seen
-                elif loop.plain:  # ``current`` inlined, as there
-                    step = loop.top + 1 - loop.exact.__length_hint__()
-                else:
-                    step = loop.count() + 1
-                    if step <= self._seen:
-                        step = self._seen + 1
-                weight = step - self._log_mark
-                self._log_mark = step
-                if weight <= 1:  # one log per step (or more): a record, one C call
-                    self._waiting.append(metrics)
-                    left = self._log_left - 1
-                    if left:
-                        self._log_left = left
-                        return
-                    self._log_left = WAITING_MAX
-                    self._spill()
-                    return
-                self._lock_acquire()  # a log standing for several steps
-                try:
-                    self._store.record(metrics, weight)
-                finally:
-                    self._lock_release()
-                return
-        self._log(values, metrics)
-
-    def _log(self, values: Values | None, metrics: dict[str, Any]) -> None:
-        """log()'s general code, under the lock."""
-        self._lock_acquire()
-        try:
-            step = self.current + 1 if self._loop is not None else self._seen
+        with self._lock:
+            loop = self._loop
+            if loop is None:
+                step = self._seen
+            else:  # the step whose body runs: one past the steps done
+                step = loop.count() + 1
+                if step <= self._seen:
+                    step = self._seen + 1
             weight = step - self._log_mark
-            self._log_mark = step
-            w = weight if weight >= 1 else 1
+            if weight < 1:
+                weight = 1
+            store = self._store
             if values:
-                self._store.record(values, w)
+                store.record(values, weight)
             if metrics:
-                self._store.record(metrics, w)
-        finally:
-            self._lock_release()
+                store.record(metrics, weight)
+            self._log_mark = step
 
-    def _spill(self) -> None:
-        """Apply the waiting records if many piled up (log() does not move the count,
-        so it never reaches the slow path of the count)."""
-        if len(self._waiting) >= WAITING_MAX:
-            self._lock_acquire()
+    def _due(self, current: float | int, finalize: bool, step: float | int = 1) -> None:
+        """The slow path of the count (under the lock): read the clock if it is time
+        to, let the style draw, and set ``_lim``, the count up to which calls may
+        skip this."""
+        every = self._clock_every
+        if self._verbose == 0:
+            every = _SILENT_STRIDE  # nothing to draw
+        else:
+            now = self._clock()
+            if every:
+                # The default style on the real clock need not read it at every call:
+                # once per ``every`` calls' worth of steps, a stride that doubles while
+                # reads come much faster than the render interval and drops back to 1
+                # as soon as they do not.  Up to 16, so that a render is late by a few
+                # calls at most -- or up to 1024 once the ticker thread draws the bar
+                # on time whatever its calls do (a loop that slows down is shown at
+                # once, or its log line written when due).
+                if now - self._clock_t < self._interval * 0.125:
+                    if every < (_MAX_STRIDE if self._ticking else 16):
+                        every *= 2
+                else:
+                    every = 1
+                if (not self._ticking and self._may_tick and self._verbose == 1
+                        and not self._display_dead()):
+                    self._tick_moved = now
+                    from . import _ticker  # loaded with the first bar it draws
+
+                    self._ticking = _ticker.register(self)
+                    if not self._ticking:  # no thread: strides of 16, no retry
+                        self._may_tick = False
+                self._clock_every = every
+                self._clock_t = now
             try:
-                self._store.drain()
-            finally:
-                self._lock_release()
+                self._advance(current, now, finalize)
+            except Exception:  # a display bug must never stop the loop
+                self._display_failed()
+            if finalize and self._ticking:
+                self._stop_ticking()
+        self._set_lim(current, every * step if step >= 1 else every)
 
-    if not LOCK_FREE:
-        # 3.10 and free-threaded builds: log() runs the same code under the lock
-        # (update() and add() find their limits at -inf there: the general code).
-        _log_fast = log
-
-        def log(self, values: Values | None = None, /, **metrics: Any) -> None:
-            self._lock_acquire()
-            try:
-                self._log_fast(values, **metrics)
-            finally:
-                self._lock_release()
-
-        log.__doc__ = _log_fast.__doc__
+    def _set_lim(self, current: float | int, ahead: float | int) -> None:
+        """``_lim`` (under the lock): ``ahead`` steps on, never past the target; -inf
+        while a loop owns the count (every call takes the slow path)."""
+        if self._loop is not None:
+            self._lim = NO_FAST
+            return
+        lim = current + ahead
+        target = self._target
+        self._lim = lim if target is None or lim < target else target
 
     # ------------------------------------------------------------------ the ticker's side
 
     def _tick(self, now: float | None = None, from_ticker: bool = False) -> None:
         """Show the true count now if a render is due (chunk boundaries, ticker)."""
         if not from_ticker:
-            self._lock_acquire()
-        elif not self._lock_acquire(False):
+            self._lock.acquire()
+        elif not self._lock.acquire(blocking=False):
             # The bar's own thread is in its slow path (drawing, most likely): it does
             # what a tick would.  Waiting here would cost that thread a wake-up of
             # this one at every release of the lock -- the convoy that made a loop
@@ -531,8 +320,8 @@ class Counting:
                 return
             self._tick_moved = now
             if isinstance(loop, TrackLoop):
-                # (A counting bar's count is moved without the lock; a followed count
-                # may go back -- a seek -- so it is read afresh, never stored.)
+                # (A followed count may go back -- a seek -- so it is read afresh,
+                # never stored.)
                 self._seen = current
             shown = self._shown
             if from_ticker and shown is not None and shown[0] == current:
@@ -548,11 +337,11 @@ class Counting:
                 try:
                     self._advance(current, now, False)
                 except Exception:
-                    self._display.dead = True
+                    self._display_failed()
                 if from_ticker and self._shown is not shown:
                     self._tick_mark = current  # drawn: the next tick waits for a move
         finally:
-            self._lock_release()
+            self._lock.release()
 
     def _stop(self) -> None:
         if self._ticking or self._stall is not None:
@@ -601,8 +390,6 @@ class Counting:
         replaced (the ticker may have been drawing this bar, holding its display's
         lock too), and the bar is off the ticker."""
         self._lock = RLock()
-        self._lock_acquire = self._lock.acquire
-        self._lock_release = self._lock.release
         self._ticking = False
         self._stall = None  # the parent watches its own bars
         self._display.after_fork()

@@ -10,7 +10,6 @@ dropping metrics second.
 from __future__ import annotations
 
 import math
-from operator import itemgetter
 
 # ``typing`` and ``dataclasses`` cost ~20 ms at ``import progbar``: types are for mypy
 # only (mypy takes any name TYPE_CHECKING as true), and the two records below are
@@ -258,16 +257,17 @@ def wrap_record(line: str, max_cells: int) -> tuple[str, int]:
 
 
 def segments_width(segments: Sequence[Segment]) -> int:
-    return sum(cell_width(text) for text, _ in segments)
+    # (ASCII text, most segments, is measured by its length without a call)
+    return sum([len(text) if text.isascii() else cell_width(text) for text, _ in segments])
 
 
 def join_segments(segments: Sequence[Segment], color: bool) -> str:
     """Render segments, wrapping coloured ones in SGR codes when ``color`` is on."""
     if not color:
-        return "".join(text for text, _ in segments)
-    return "".join(
+        return "".join([text for text, _ in segments])
+    return "".join([
         f"\x1b[{sgr}m{text}\x1b[0m" if sgr else text for text, sgr in segments
-    )
+    ])
 
 
 _CONTROL = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x1B: "\\e"}
@@ -295,9 +295,12 @@ def clean_name(name: str) -> str:
 
 
 def format_metric_value(value: Shown) -> str:
-    """Keras's rule for one averaged value: ``%.4f`` above 1e-3 in size, else ``%.4e``."""
+    """Keras's rule for one averaged value: ``%.4f`` above 1e-3 in size, else ``%.4e``;
+    text (a value shown as passed) made safe for one line."""
+    if type(value) is float:
+        return f"{value:.4f}" if value > 1e-3 or value < -1e-3 else f"{value:.4e}"
     if isinstance(value, str):
-        return value
+        return clean_name(value)
     if abs(value) > 1e-3:
         return f"{value:.4f}"
     return f"{value:.4e}"
@@ -460,7 +463,7 @@ def _metric_segments(
     metrics: Sequence[tuple[str, Shown]], sep: str = " - "
 ) -> list[Segment]:
     return [
-        (f"{sep}{clean_name(k)}: {clean_name(format_metric_value(v))}", "")
+        (f"{sep}{clean_name(k)}: {format_metric_value(v)}", "")
         for k, v in metrics
     ]
 
@@ -878,210 +881,3 @@ def format_template(
 
 # --------------------------------------------------------------------------- fast path
 
-# The functions above build a line as segments, measure each and fit the whole; that
-# is what a narrow terminal needs, but most renders need none of it.  The two below
-# build the same bytes directly, as one string, for the known-target lines of the
-# default and keras styles, and measure them with ``len`` wherever the text is ASCII
-# (counts, times, numbers), with the bar's glyphs counted one cell each and each
-# metric's `` - name: `` measured once and remembered in ``cache`` (a dict the caller
-# owns, one per bar).  They return ``(line, cells)``, or None when the line is wider
-# than ``max_cells`` (or the glyphs are not a known set): then the caller takes the
-# general path, which fits it.  tests/test_fast_formatters.py checks that both paths
-# give the same line and width for random snapshots.
-
-_KNOWN_GLYPHS: list[Glyphs] = []  # filled below: glyph sets whose cells are 1 each
-_CACHE_MAX = 256  # metric names remembered per bar; more (names made per step) reset
-
-
-def _known(glyphs: Glyphs) -> bool:
-    for known in _KNOWN_GLYPHS:
-        if glyphs is known:
-            return True
-    return False
-
-
-def _count(current: float, target: float, cache: dict[object, tuple[str, int]]) -> str:
-    """:func:`format_count`, with its ``%Nd/T`` pattern remembered per target."""
-    hit = cache.get((target,))
-    if hit is None:
-        if len(cache) >= _CACHE_MAX:
-            cache.clear()
-        hit = cache[(target,)] = ("%" + str(_digits(target)) + "d/" + ("%d" % target), 0)
-    return hit[0] % current
-
-
-def _duration(seconds: float, cache: dict[object, tuple[str, int]]) -> str:
-    """:func:`format_duration`, remembered per whole second (it changes once a second
-    while a line is redrawn many times a second)."""
-    if seconds >= 0 and seconds < 86400:  # not nan, inf or days
-        key = int(seconds)
-        hit = cache.get(key)
-        if hit is None:
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()
-            # Elapsed time only grows and an ETA only shrinks, a second at a time:
-            # the readings two seconds away will not come back (memory stays flat).
-            cache.pop(key - 2, None)
-            cache.pop(key + 2, None)
-            hit = cache[key] = (format_duration(seconds), 0)
-        return hit[0]
-    return format_duration(seconds)
-
-
-_names = itemgetter(0)
-_values = itemgetter(1)
-
-
-def _metrics_fast(metrics: Sequence[tuple[str, Shown]], cache: dict[object, tuple[str, int]]
-                  ) -> tuple[str, int]:
-    """`` - name: value`` for each metric, and its width in cells (the sum over the
-    segments, as :func:`segments_width` measures them)."""
-    values = tuple(map(_values, metrics))
-    for v in values:
-        if type(v) is not float or -1e-3 <= v <= 1e-3:
-            break
-    else:
-        # The usual line: every value a float shown as ``%.4f`` -- one %-format over
-        # a pattern remembered per tuple of names (no clash with the other keys: a
-        # str, an int, or a 1-tuple of a number).
-        key = tuple(map(_names, metrics))
-        hit = cache.get(key)
-        if hit is None:
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()
-            heads = [f" - {clean_name(name)}: " for name in key]
-            pattern = "".join(head.replace("%", "%%") + "%.4f" for head in heads)
-            # a value's text is ASCII: the cells are its length plus the heads' cells
-            extra = sum(cell_width(head) - len(head) for head in heads)
-            hit = cache[key] = (pattern, extra)
-        text = hit[0] % values
-        return text, len(text) + hit[1]
-    parts = []
-    cells = 0
-    for name, value in metrics:
-        pre = cache.get(name)  # names are str: no clash with _duration's int keys
-        if pre is None:
-            if len(cache) >= _CACHE_MAX:
-                cache.clear()
-            text = f" - {clean_name(name)}: "
-            pre = cache[name] = (text, cell_width(text))
-        if type(value) is float:
-            # format_metric_value: a float's text is ASCII, one cell a character
-            shown = "%.4f" % value if value > 1e-3 or value < -1e-3 else "%.4e" % value
-            parts.append(pre[0] + shown)
-            cells += pre[1] + len(shown)
-        else:
-            seg = pre[0] + clean_name(format_metric_value(value))
-            parts.append(seg)
-            cells += len(seg) if seg.isascii() else cell_width(seg)
-    return "".join(parts), cells
-
-
-def format_default_fast(
-    current: float,
-    target: float,
-    elapsed: float,
-    per_step: float,
-    metrics: Sequence[tuple[str, Shown]],
-    final: bool,
-    unit: str,
-    eta: float | None,
-    width: int,
-    glyphs: Glyphs,
-    color: bool,
-    max_cells: int | None,
-    with_bar: bool,
-    cache: dict[object, tuple[str, int]],
-) -> tuple[str, int] | None:
-    """``join_segments(format_default(...), color)`` and its cells, for ``target > 0``,
-    or None where the general path must fit the line."""
-    if not _known(glyphs):
-        return None
-    count = _count(current, target, cache)
-    pct_value = 100.0 * current / target
-    if 0.5 <= pct_value < 1e15:  # round() is %.0f's rounding (half to even, exact)
-        pct = " %3d%%" % round(pct_value)
-    else:  # -0, negative, huge: the f-string's own text
-        pct = f" {pct_value:3.0f}%"
-    clock = _duration(elapsed, cache)
-    if not final and eta is not None:
-        clock += "<" + _duration(eta, cache)
-    rate = format_rate(per_step, unit)
-    if rate:
-        rate = " " + rate
-        rate_cells = len(rate) if rate.isascii() else cell_width(rate)
-    else:
-        rate_cells = 0
-    text, cells = _metrics_fast(metrics, cache)
-    cells += len(count) + len(pct) + 1 + len(clock) + rate_cells
-    if with_bar and width > 0:
-        frac = min(max(float(current) / target, 0.0), 1.0)
-        full, half = divmod(int(width * 2 * frac), 2)
-        done = glyphs.done * full + (glyphs.tip if half else "")
-        rest = glyphs.rest * (width - full - half)
-        cells += 1 + len(glyphs.open) + len(glyphs.close) + len(done) + len(rest)
-        if max_cells is not None and cells > max_cells:
-            return None
-        if color:
-            line = (f"\x1b[1m{count}\x1b[0m{pct} {glyphs.open}\x1b[32m{done}\x1b[0m"
-                    f"\x1b[2m{rest}\x1b[0m{glyphs.close} \x1b[36m{clock}\x1b[0m{rate}{text}")
-        else:
-            line = f"{count}{pct} {glyphs.open}{done}{rest}{glyphs.close} {clock}{rate}{text}"
-        return line, cells
-    if max_cells is not None and cells > max_cells:
-        return None
-    if color:
-        return f"\x1b[1m{count}\x1b[0m{pct} \x1b[36m{clock}\x1b[0m{rate}{text}", cells
-    return f"{count}{pct} {clock}{rate}{text}", cells
-
-
-def format_keras_fast(
-    current: float,
-    target: float,
-    elapsed: float,
-    per_step: float,
-    metrics: Sequence[tuple[str, Shown]],
-    final: bool,
-    unit: str,
-    width: int,
-    glyphs: Glyphs,
-    color: bool,
-    max_cells: int | None,
-    cache: dict[object, tuple[str, int]],
-) -> tuple[str, int] | None:
-    """``join_segments(format_keras(...), color)`` and its cells, for ``target > 0``,
-    or None where the general path must fit the line."""
-    if not _known(glyphs) or glyphs.open or glyphs.close:
-        return None
-    count = _count(current, target, cache)
-    # format_keras's fitting reserves a cell for a space before the bar that it does
-    # not draw, so a line of exactly ``max_cells`` is fitted there: so here too.
-    fit_limit = None if max_cells is None else max_cells - 1
-    if final:
-        clock = f"{elapsed:.0f}s"
-    else:
-        clock = format_eta_keras(per_step * (target - current))
-    per = format_time_per_unit(per_step, unit)
-    text, cells = _metrics_fast(metrics, cache)
-    cells += len(count) + 2 + len(clock) + (len(per) if per.isascii() else cell_width(per))
-    if width > 0:
-        prog = _overshoot(int(width * (float(current) / target)), width, max_cells is not None)
-        green = glyphs.done * prog if prog > 0 else ""
-        white = glyphs.done * (width - prog)
-        cells += len(green) + len(white)
-        if fit_limit is not None and cells > fit_limit:
-            return None
-        if color:
-            bar = (f"\x1b[32m{green}\x1b[0m" if prog > 0 else "") + f"\x1b[37m{white}\x1b[0m"
-            line = f"\x1b[1m{count}\x1b[0m {bar} \x1b[1m{clock}\x1b[0m{per}{text}"
-        else:
-            line = f"{count} {green}{white} {clock}{per}{text}"
-        return line, cells
-    if max_cells is not None and cells > max_cells:
-        return None
-    if color:
-        return f"\x1b[1m{count}\x1b[0m  \x1b[1m{clock}\x1b[0m{per}{text}", cells
-    return f"{count}  {clock}{per}{text}", cells
-
-
-_KNOWN_GLYPHS += [UNICODE, UNICODE_PLAIN, ASCII, KERAS_ASCII]

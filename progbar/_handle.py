@@ -26,15 +26,14 @@ from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
 
 from . import _sigterm as sigterm
-from ._counting import LOCK_FREE as _LOCK_FREE
-from ._metrics import _Raw, as_pairs, coerce
+from ._metrics import MetricStore
 from ._sigterm import MAIN_IDENT, SIGNAL_LOCK_WAIT, main_left, start_raw_thread
 from ._wire import authenticate, open_socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
-    from typing import Any, Callable, Iterable, Mapping
+    from typing import Any, Iterable, Mapping
 
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
@@ -56,53 +55,32 @@ CHILD_OPTIONS = frozenset({
 
 class _Acc:
     """What a process has gathered for one bar (the parent's or a child) since the
-    last send: steps, ``{name: [sum of v*w, sum of w]}`` and last stateful values.
-    Weights are the core's: ``w = max(steps the values stand for, 1)``."""
+    last send: steps, and the metrics in a store of their own (the core's rules and
+    weights: ``w = max(steps the values stand for, 1)``), merged exactly by the
+    parent (``Progbar.merge``)."""
 
-    __slots__ = ("n", "sent", "totals", "last", "log_mark")
+    __slots__ = ("n", "sent", "metrics", "log_mark")
 
-    def __init__(self) -> None:
+    def __init__(self, names: tuple[frozenset[str] | None, frozenset[str] | None]) -> None:
         self.n: float = 0  # steps not sent yet
         self.sent: float = 0  # steps sent so far; seen = sent + n
-        self.totals: dict[str, list[Any]] = {}
-        self.last: dict[str, Any] = {}
+        self.metrics = MetricStore(*names)
         self.log_mark: float = 0
 
-    def record(self, values: Values, weight: float, averaged: Callable[[str], bool]) -> None:
-        pairs = as_pairs(values)
-        totals = self.totals
-        for name, value in pairs:
-            name = name if type(name) is str else str(name)
-            v = coerce(value)
-            if isinstance(v, _Raw):
-                self.last[name] = v.value
-                totals.pop(name, None)
-            elif averaged(name):
-                entry = totals.get(name)
-                try:
-                    if entry is None:
-                        totals[name] = [v * weight, weight]
-                    else:
-                        entry[0] = entry[0] + v * weight
-                        entry[1] += weight
-                except Exception:  # a value that cannot be summed: show it as passed
-                    self.last[name] = value
-            else:
-                self.last[name] = v
+    def holds(self) -> bool:
+        return bool(self.n) or self.metrics.holds()
 
     def take(self) -> tuple[float, dict[str, tuple[Any, float]], dict[str, Any]] | None:
-        if not (self.n or self.totals or self.last):
+        """What to send, and nothing held any more (under the client's lock)."""
+        if not self.holds():
             return None
-        # Read and reset the count in one straight run (no call between): Handle.add
-        # adds to it without the lock (see there).
         n = self.n
         self.n = 0
-        out = (n, {k: (_plain(t), w) for k, (t, w) in self.totals.items()},
-               {k: _plain(v) for k, v in self.last.items()})
+        totals, last = self.metrics.batch()
+        self.metrics.clear()
         self.sent += n
-        self.totals = {}
-        self.last = {}
-        return out
+        return (n, {k: (_plain(t), w) for k, (t, w) in totals.items()},
+                {k: _plain(v) for k, v in last.items()})
 
 
 def _plain(value: Any) -> Any:
@@ -174,7 +152,7 @@ class _Client:
         self.lock = _Guard()
         self.send_lock = _Guard()
         self.start_lock = threading.Lock()
-        self.main = _Acc()
+        self.main = _Acc(self.names())
         self.kids: dict[int, _Acc] = {}
         self.events: list[tuple[Any, ...]] = []
         self.next_kid = 1
@@ -190,10 +168,11 @@ class _Client:
         self.at_exit = False  # the exit flush is registered
         self.sending = False  # the sender thread runs
 
-    def averaged(self, name: str) -> bool:
-        if self.stateful is not None:
-            return name not in self.stateful
-        return self.stateless is not None and name in self.stateless
+    def names(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        """``(stateful, stateless)`` as the parent's store has them (one is None)."""
+        if self.stateful is not None and self.stateless is not None:
+            return self.stateful, None
+        return self.stateful, self.stateless
 
     # -- starting and stopping
 
@@ -344,8 +323,8 @@ class _Client:
 
     def pending(self) -> bool:
         with self.lock:
-            return bool(self.events or _holds(self.main)
-                        or any(_holds(acc) for acc in self.kids.values()))
+            return bool(self.events or self.main.holds()
+                        or any(acc.holds() for acc in self.kids.values()))
 
     def take(self, wait: float | None = None) -> tuple[Any, ...] | None:
         if not self.lock.enter(wait):
@@ -419,7 +398,7 @@ class _Client:
             if acc is not None:
                 acc.n += n
                 if values:
-                    acc.record(values, n if n >= 1 else 1, self.averaged)
+                    acc.metrics.record(values, n if n >= 1 else 1)
         finally:
             guard.lock.release()
             if main:
@@ -438,9 +417,9 @@ class _Client:
             acc.log_mark = seen
             weight = weight if weight >= 1 else 1
             if values:
-                acc.record(values, weight, self.averaged)
+                acc.metrics.record(values, weight)
             if metrics:
-                acc.record(metrics, weight, self.averaged)
+                acc.metrics.record(metrics, weight)
 
     def event(self, event: tuple[Any, ...]) -> None:
         if not self.usable():
@@ -454,13 +433,9 @@ class _Client:
         with self.lock:
             cid = self.next_kid
             self.next_kid += 1
-            self.kids[cid] = _Acc()
+            self.kids[cid] = _Acc(self.names())
             self.events.append(("open", cid, target, options))
         return cid
-
-
-def _holds(acc: _Acc) -> bool:
-    return bool(acc.n or acc.totals or acc.last)
 
 
 def process_alive(pid: int | None) -> bool:
@@ -522,16 +497,10 @@ class Handle:
         """``n`` more steps done; ``values`` as in ``Progbar.add``."""
         c = self._c
         if c is not None and c.live and values is None:
-            # The hot path: one sum.  No clock, no I/O (the sender thread does those
-            # once per interval).  With the GIL, ``main.n += n`` on an int or float is
-            # one straight run that no thread switch splits (as Progbar.add's count,
-            # see _progbar), and take() reads and resets it in one run too; a
-            # free-threaded build takes the lock.
-            if _LOCK_FREE and (type(n) is int or type(n) is float):
+            # The hot path: one sum under the client's lock.  No clock, no I/O (the
+            # sender thread does those once per interval).
+            with c.lock:
                 c.main.n += n
-            else:
-                with c.lock:
-                    c.main.n += n
             return
         self._client().add(0, n, values)
 

@@ -22,7 +22,6 @@ from concurrent.futures import (
 )
 from typing import Any, Callable, Iterable, TypeVar
 
-from ._counting import LOCK_FREE
 from ._progbar import Progbar
 
 __all__ = ["map"]
@@ -70,9 +69,8 @@ def _map_threads(fn: Callable[..., R], items: list[tuple[Any, ...]], workers: in
 
 
 def _locked_next(it: Any) -> Callable[[], Any]:
-    """``next(it, None)`` safe from several threads."""
-    if LOCK_FREE:  # a C-level next() is atomic under the GIL
-        return lambda: next(it, None)
+    """``next(it, None)`` safe from several threads (a generator pulled from two
+    threads at once raises ``ValueError``)."""
     lock = threading.Lock()
 
     def take() -> Any:

@@ -20,7 +20,6 @@ import math
 # the whole ``collections`` package at ``import progbar`` (import time:
 # design.md, "Performance targets").
 from _collections_abc import Mapping
-from _operator import itemgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -232,20 +231,19 @@ def as_pairs(values: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> list[tupl
 
 
 class MetricStore:
-    """Running metric values for one bar.
+    """Running metric values for one bar: the one place the averaging rules live.
 
-    Two attributes are the hot paths' interface (design.md, "The hot calls"): the
-    bar's ``update()``/``add()``/``log()`` use them without a lock, in straight runs
-    of bytecode that no thread switch can split.
+    Not thread-safe by itself: its owner (the bar) calls it only under the bar's lock,
+    so every write to the count and the metrics happens under that one lock
+    (design.md, "The count and the metrics").
 
-    * ``running``: name -> entry ``[total, count]`` of each averaged metric whose total
-      is a plain int/float.  The bar may add ``v * w`` and ``w`` to an entry in place;
-      it never inserts or removes one (only the store does, under the bar's lock).
-    * ``waiting``: ``log()``'s keyword dicts of plain numbers, one step each, appended
-      in call order; the store applies them (:meth:`drain`) before any read.
+    ``_entries`` maps each name, in first-seen order, to ``[total, count]`` (``count``
+    None: a value shown as text).  ``_numeric`` holds the same entry objects for the
+    averaged metrics whose total is a plain int/float: :meth:`record` adds to those in
+    place, which is the common case of every step.
     """
 
-    __slots__ = ("_entries", "running", "waiting", "_stateful", "_stateless")
+    __slots__ = ("_entries", "_numeric", "_stateful", "_stateless")
 
     def __init__(
         self,
@@ -261,8 +259,7 @@ class MetricStore:
                 "shown as passed)"
             )
         self._entries: dict[str, list[Any]] = {}
-        self.running: dict[str, list[Any]] = {}  # see the class docstring
-        self.waiting: list[dict[str, Any]] = []  # drained before anything reads entries
+        self._numeric: dict[str, list[Any]] = {}
         self._stateful = frozenset(stateful) if stateful is not None else None
         self._stateless = frozenset(stateless) if stateless is not None else None
         if self._stateful is None and self._stateless is None:
@@ -273,17 +270,13 @@ class MetricStore:
         return self._stateful, self._stateless
 
     def clear(self) -> None:
-        """Forget every metric (``Progbar.reset``); ``running`` and ``waiting`` stay
-        the same objects (the bar holds them)."""
+        """Forget every metric (``Progbar.reset``)."""
         self._entries.clear()
-        self.running.clear()
-        del self.waiting[:]
+        self._numeric.clear()
 
     def add_stateful(self, names: Iterable[str]) -> None:
         """Take ``names`` as stateful from now on (shown as passed): the next value of
         each replaces what it had averaged so far."""
-        if self.waiting:
-            self.drain()
         names = frozenset(names)
         if self._stateful is not None:
             self._stateful = self._stateful | names
@@ -291,7 +284,7 @@ class MetricStore:
             assert self._stateless is not None
             self._stateless = self._stateless - names
         for name in names:
-            self.running.pop(name, None)  # the hot paths average what is in running
+            self._numeric.pop(name, None)
 
     def is_averaged(self, name: str) -> bool:
         if self._stateful is not None:
@@ -309,153 +302,90 @@ class MetricStore:
 
         ``replace`` makes averaged metrics take the value as passed (Keras 3's rule
         for a finalizing call).  A malformed ``values`` is a programming error and
-        raises ``TypeError`` with nothing recorded.
+        raises ``TypeError`` before anything is recorded.
         """
-        if self.waiting:
-            self.drain()
-        if not replace and type(values) is list:
-            # The hot path (update() once per step): a list of (str, float|int) pairs
-            # for averaged metrics already seen.  One dict probe and two in-place adds
-            # per pair; anything else goes to the general code below.
-            fast = self.running
-            done = 0
+        pairs: Iterable[tuple[Any, Any]] = values  # type: ignore[assignment]
+        if type(values) is dict:
+            pairs = values.items()
+        elif type(values) is list:  # checked as it is, without a copy (the usual call)
             for pair in values:
-                try:
-                    name, v = pair
-                except (TypeError, ValueError):
-                    break  # malformed: the general code raises the clear error
-                cls = type(v)
-                if cls is not float and cls is not int:
+                if type(pair) is not tuple or len(pair) != 2:
+                    pairs = as_pairs(values)
                     break
-                entry = fast.get(name)
-                if entry is None:
-                    break
-                try:
-                    entry[0] += v if weight == 1 else v * weight
-                except ArithmeticError:  # an int too big for a float: the general code
-                    break
-                entry[1] += weight
-                done += 1
-            else:
-                return
-            try:
-                self._record(values[done:] if done else values, weight, False)
-            except TypeError:
-                # malformed: undo the pairs already added, so nothing is recorded
-                for name, v in values[:done]:
-                    entry = fast[name]
-                    entry[0] -= v * weight
-                    entry[1] -= weight
-                raise
-            return
-        self._record(values, weight, replace)
-
-    def drain(self) -> None:
-        """Apply the waiting log() dicts (each one step's values), in call order.  The
-        caller holds the bar's lock; dicts appended meanwhile (without it) stay for
-        the next drain."""
-        pend = self.waiting
-        n = len(pend)
-        if not n:
-            return
-        batch = pend[:n]
-        del pend[:n]
-        names = list(batch[0])
-        sums: list[Any] = []
-        try:
-            # The usual loop logs the same names at every step: then every dict has
-            # each name of the first (a KeyError otherwise) and no other.
-            if n < 4 or sum(map(len, batch)) != len(names) * n:
-                raise LookupError
-            fast = self.running
-            for name in names:
-                entry = fast.get(name)
-                if entry is not None:  # averaged, with an int/float total: one C sum
-                    sums.append(sum(map(itemgetter(name), batch), entry[0]))
-                elif not self.is_averaged(name) and name in self._entries:
-                    sums.append(batch[-1][name])  # stateful: the last value, as passed
-                else:
-                    sums.append(None)  # new to the store: one at a time, below
-        except Exception:  # differing names, an int too big for a float...
-            for metrics in batch:
-                self._add_pairs(metrics.items(), 1)
-            return
-        # ``sum`` from 3.12 compensates rounding: as exact as one at a time, or more.
-        fast = self.running
-        entries = self._entries
-        for name, total in zip(names, sums):
-            if total is None:
-                for metrics in batch:
-                    self._add_pairs(((name, metrics[name]),), 1)
-            elif name in fast:
-                entry = fast[name]
-                entry[0] = total
-                entry[1] += n
-            else:
-                entries[name] = [total, 1]
-
-    def _add_pairs(self, pairs: Iterable[tuple[Any, Any]], w: float) -> None:
-        """One step's pairs, each standing for ``w`` steps."""
-        fast = self.running
+        else:
+            pairs = as_pairs(values)
+        numeric = self._numeric
         for name, v in pairs:
-            entry = fast.get(name)
-            if entry is not None:
-                try:
-                    entry[0] += v if w == 1 else v * w
-                except ArithmeticError:
-                    pass
-                else:
-                    entry[1] += w
-                    continue
-            self._record(((name, v),), w, False)
-
-    def _record(
-        self,
-        values: Iterable[tuple[str, Any]] | Mapping[str, Any],
-        weight: float,
-        replace: bool,
-    ) -> None:
-        pairs = as_pairs(values)
-        entries = self._entries
-        for name, v in pairs:
-            if type(name) is not str:
-                name = _text(name)
-            cls = type(v)
-            if cls is not float and cls is not int:
-                v = coerce(v)
-                if isinstance(v, _Raw):
-                    entries[name] = [v.value, None]
-                    self.running.pop(name, None)
-                    continue
-            entry = entries.get(name)
-            if replace or not self.is_averaged(name):
-                # a copy, never the caller's array or tensor: a later `+` must not
-                # change the caller's object (nor bump a tensor's version counter)
-                entries[name] = [v if cls is float or cls is int else _own(v), 1]
-                self.running.pop(name, None)
-            elif entry is None or entry[1] is None:
-                entries[name] = entry = [v * weight, weight]
-                if type(entry[0]) in _NUMBER_TYPES:
-                    self.running[name] = entry
-                else:
-                    self.running.pop(name, None)
-            else:
-                try:
-                    entry[0] = entry[0] + v * weight  # not +=: never in place
-                except Exception:  # Decimal + float, an int beyond a float's range
-                    total = _fallback_sum(entry[0], v, weight)
-                    if total is None:
-                        entries[name] = [v, None]
-                        self.running.pop(name, None)
+            if not replace and (type(v) is float or type(v) is int):
+                entry = numeric.get(name) if type(name) is str else None
+                if entry is not None:  # an averaged number seen before: the usual case
+                    try:
+                        entry[0] += v * weight
+                    except ArithmeticError:  # an int too big for a float: below
+                        pass
+                    else:
+                        entry[1] += weight
                         continue
-                    entry[0] = total
-                    self.running.pop(name, None)
-                entry[1] += weight
+            self._record_one(name, v, weight, replace)
+
+    def _record_one(self, name: object, value: Any, weight: float, replace: bool) -> None:
+        """One pair by the general rules: new names, stateful names, tensors and any
+        other value, totals that leave the float range."""
+        if type(name) is not str:
+            name = _text(name)
+        entries = self._entries
+        numeric = self._numeric
+        v = value
+        cls = type(v)
+        if cls is not float and cls is not int:
+            v = coerce(v)
+            if isinstance(v, _Raw):
+                entries[name] = [v.value, None]
+                numeric.pop(name, None)
+                return
+        entry = entries.get(name)
+        if replace or not self.is_averaged(name):
+            # a copy, never the caller's array or tensor: a later `+` must not
+            # change the caller's object (nor bump a tensor's version counter)
+            entries[name] = [v if cls is float or cls is int else _own(v), 1]
+            numeric.pop(name, None)
+        elif entry is None or entry[1] is None:
+            entries[name] = entry = [v * weight, weight]
+            if type(entry[0]) in _NUMBER_TYPES:
+                numeric[name] = entry
+            else:
+                numeric.pop(name, None)
+        else:
+            try:
+                entry[0] = entry[0] + v * weight  # not +=: never in place
+            except Exception:  # Decimal + float, an int beyond a float's range
+                total = _fallback_sum(entry[0], v, weight)
+                if total is None:
+                    entries[name] = [v, None]
+                    numeric.pop(name, None)
+                    return
+                entry[0] = total
+                numeric.pop(name, None)
+            entry[1] += weight
+
+    def holds(self) -> bool:
+        """Whether any metric was recorded since the last :meth:`clear`."""
+        return bool(self._entries)
+
+    def batch(self) -> tuple[dict[str, tuple[Any, float]], dict[str, Any]]:
+        """What :meth:`merge` takes into another store: each averaged metric's raw
+        ``(total, count)``, and the value of every other one as passed."""
+        totals: dict[str, tuple[Any, float]] = {}
+        last: dict[str, Any] = {}
+        for name, (total, count) in self._entries.items():
+            if count is not None and self.is_averaged(name):
+                totals[name] = (total, count)
+            else:
+                last[name] = total
+        return totals, last
 
     def snapshot(self) -> list[tuple[str, Shown]]:
         """``[(name, shown)]`` in first-seen order: a float, or text for non-numbers."""
-        if self.waiting:
-            self.drain()
         out: list[tuple[str, Shown]] = []
         append = out.append
         for name, (total, count) in self._entries.items():
@@ -469,30 +399,24 @@ class MetricStore:
 
     def averages(self) -> dict[str, tuple[Any, float]]:
         """The raw ``(total, count)`` of each numeric metric (for cross-process sums)."""
-        if self.waiting:
-            self.drain()
         return {k: (t, c) for k, (t, c) in self._entries.items() if c is not None}
 
     def set_totals(self, totals: Mapping[str, tuple[Any, float]]) -> None:
-        if self.waiting:
-            self.drain()
         for name, (total, count) in totals.items():
             self._entries[str(name)] = [total, count if count >= 1 else 1]
-            self.running.pop(str(name), None)
+            self._numeric.pop(str(name), None)
 
     def merge(self, totals: Mapping[str, tuple[Any, float]], last: Mapping[str, Any]) -> None:
         """Add other ``(total, count)`` sums to the averaged metrics (an exact merge
         of another store's running means: the sum of ``v*w`` and of ``w``) and take
         ``last`` values as passed, as :meth:`record` takes stateful ones."""
-        if self.waiting:
-            self.drain()
         entries = self._entries
         for name, (total, count) in totals.items():
             name = str(name)
             entry = entries.get(name)
             if entry is None or entry[1] is None:
                 entries[name] = [total, count]
-                self.running.pop(name, None)
+                self._numeric.pop(name, None)
                 continue
             try:
                 entry[0] = entry[0] + total
@@ -501,10 +425,10 @@ class MetricStore:
                 if summed is None:
                     continue
                 entry[0] = summed
-                self.running.pop(name, None)
+                self._numeric.pop(name, None)
             entry[1] += count
         for name, value in last.items():
             v = coerce(value)
             entries[str(name)] = [v.value, None] if isinstance(v, _Raw) else [_own(v), 1]
-            self.running.pop(str(name), None)
+            self._numeric.pop(str(name), None)
 

@@ -348,7 +348,7 @@ class Progbar(Counting, Watched, Generic[T]):
         """True while the bar is redrawn in place on a terminal (or ``dynamic=True``):
         text for its screen should go through :meth:`write`."""
         display = self._display
-        return display.live and not display.dead and not self._closed
+        return display.live and not self._display_dead() and not self._closed
 
     @property
     def stream(self) -> object:
@@ -441,7 +441,7 @@ class Progbar(Counting, Watched, Generic[T]):
             try:
                 self._advance(self.current, self._clock(), False)
             except Exception:
-                self._display.dead = True
+                self._display_failed()
 
     def follow(self, position: Callable[[], float | int]) -> None:
         """From now until :meth:`close`, the count is the count now plus ``position()``,
@@ -479,7 +479,7 @@ class Progbar(Counting, Watched, Generic[T]):
             try:
                 self._display.message(str(message))
             except Exception:
-                self._display.dead = True
+                self._display_failed()
 
     def close(self) -> None:
         """Finish the bar's line (idempotent)."""
@@ -508,7 +508,7 @@ class Progbar(Counting, Watched, Generic[T]):
                     self._advance(seen, self._clock(), True)
                 self._display.finish(self._row)
             except Exception:
-                self._display.dead = True
+                self._display_failed()
             finally:
                 self._ended = True
 
@@ -586,7 +586,7 @@ class Progbar(Counting, Watched, Generic[T]):
         with self._lock:
             if totals or last:
                 self._store.merge(totals or {}, last or {})
-            self._add(n)
+            self.add(n)
 
     # ------------------------------------------------------------------ internals
 
@@ -605,11 +605,11 @@ class Progbar(Counting, Watched, Generic[T]):
         with self._lock:
             self._log_mark = self._seen
             self._loop = loop
-            self._lim = self._cap = NO_FAST  # the count is the loop's: no fast paths
+            self._lim = NO_FAST  # the count is the loop's: every call takes the slow path
             if self._stall is not None:
                 self._stall.arm(self._clock())  # its first item is due from now on
         if (isinstance(loop, (TrackLoop, FollowedCount)) and self._may_tick and self._verbose == 1
-                and not self._display.dead):
+                and not self._display_dead()):
             from . import _ticker  # loaded with the first bar it draws
 
             self._ticking = _ticker.register(self)  # on time inside one long chunk
@@ -696,7 +696,7 @@ class Progbar(Counting, Watched, Generic[T]):
         """Format the line (the style) and hand it to the display."""
         self._step_time = per_step  # (the stall watch's pace)
         display = self._display
-        if display.dead or self._ended:  # after close() a redraw would reopen the line
+        if self._display_dead() or self._ended:  # after close() a redraw would reopen the line
             return
         columns = display.columns()
         max_cells = columns - 1 if columns else None

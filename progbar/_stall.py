@@ -209,8 +209,9 @@ class Watched:
     _moved_count: float | int
     _moved_at: float
     _step_time: float
-    _lock_acquire: Callable[..., bool]
-    _lock_release: Callable[[], None]
+    _lock: Any
+    _display_dead: Callable[[], bool]
+    _display_failed: Callable[[], None]
 
     # The bar's own (see _counting.Counting, _progbar.Progbar).
     _stop_ticking: Callable[[], None]
@@ -238,7 +239,7 @@ class Watched:
         self._row.stalled = False
         if self._verbose != 1:
             return
-        if self._display.dead and (
+        if self._display_dead() and (
                 disabled_by_env() or is_main_process() or not stall_dump_enabled()):
             return
         after = self._stall_after
@@ -247,7 +248,7 @@ class Watched:
         if after is not None and after == math.inf:
             return
         self._stall = StallWatch(after, self._clock, self._start, self._seen)
-        if self._may_tick and (not self._clock_every or self._display.dead):
+        if self._may_tick and (not self._clock_every or self._display_dead()):
             from . import _ticker
 
             if not _ticker.watch(self):  # type: ignore[arg-type]  # a Progbar
@@ -257,7 +258,7 @@ class Watched:
         """The stall watch's turn (the ticker's, or a test's ``tick()``): note a step,
         show a stall or clear it.  It never waits for the bar's lock: a thread that
         holds it is not stalled."""
-        if not self._lock_acquire(False):
+        if not self._lock.acquire(blocking=False):
             return
         dump = None
         try:
@@ -291,7 +292,7 @@ class Watched:
                 dump = (f"progbar (rank {process_rank()}, pid {os.getpid()}): {line}; "
                         "the Python stack of every thread follows")
         finally:
-            self._lock_release()
+            self._lock.release()
         if dump is not None:
             dump_stacks(dump)  # outside the lock: stderr may block
 
@@ -303,7 +304,7 @@ class Watched:
         self._row.stalled = stalled is not None  # the terminal's indicator: paused
         display = self._display
         quiet_until = self._quiet_until
-        if display.dead or (quiet_until is not None and now < quiet_until):
+        if self._display_dead() or (quiet_until is not None and now < quiet_until):
             return  # (delay=: a bar not drawn yet says nothing)
         try:
             if isinstance(display, LineDisplay):
@@ -319,4 +320,4 @@ class Watched:
             self._style.draw_now()
             self._advance(current, now, False)
         except Exception:  # a display bug must never stop the loop
-            display.dead = True
+            self._display_failed()

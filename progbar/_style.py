@@ -16,8 +16,7 @@ its style and never tests a style's name.  The style's view of the bar is narrow
 read-only: what a call passes it (count, target, time, metrics, width left), plus what
 it was given at its start (start time, live or not, bar width, unit).  It answers with
 decisions (:class:`Draw`) and text; it writes no state of the bar's and touches no
-stream.  What it owns is its own: the throttle mark, the time estimate, the glyphs, a
-formatting cache.
+stream.  What it owns is its own: the throttle mark, the time estimate, the glyphs.
 """
 
 from __future__ import annotations
@@ -70,7 +69,6 @@ class Style:
         self.scale = scale  # unit_scale's divisor, or 0
         self.glyphs = fmt.ASCII
         self.last_update = self.first_update_mark()  # the throttle's mark
-        self.cache: dict[object, tuple[str, int]] = {}  # the fast formatters' (see _format)
         # ``(count, seconds)`` while the bar is stalled at that count (set by the bar's
         # stall watch, see _stall): a line of that count shows the stall, not the ETA.
         self.stall: tuple[float, float] | None = None
@@ -264,13 +262,6 @@ class KerasStyle(Style):
                     final: bool, metrics: list[tuple[str, fmt.Shown]], max_cells: int | None,
                     color: bool, label: str | None) -> tuple[str, int]:
         exact = max_cells is None and label is None  # Keras's own bytes
-        if target and exact and self.stall is None:  # the fast path: one string (_format)
-            fast = fmt.format_keras_fast(
-                current, target, now - self.start, per_step, metrics, final,
-                self.unit, self.width, self.glyphs, color, max_cells, self.cache,
-            )
-            if fast is not None:
-                return fast
         snap = self.snapshot(current, target, now, per_step, final, exact, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_keras(
@@ -513,17 +504,6 @@ class DefaultStyle(Style):
             snap = self.snapshot(current, target, now, per_step, final, False, metrics)
             return fmt.format_template(snap, self.template, self.width, self.glyphs,
                                        max_cells, label, color)
-        if target and not self.scale and self.stall is None:
-            # The fast path: one string, no segments, no Snapshot (see _format).
-            eta = None
-            if not final and per_step > 0:
-                eta = _eta_up(per_step, target - current)
-            fast = fmt.format_default_fast(
-                current, target, now - self.start, per_step, metrics, final, self.unit,
-                eta, self.width, self.glyphs, color, max_cells, self.live, self.cache,
-            )
-            if fast is not None:
-                return fast
         snap = self.snapshot(current, target, now, per_step, final, False, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_default(

@@ -3,22 +3,24 @@ loop's count is derived (design.md, "Wrapping a loop").
 
 Wrapping an iterable costs what Python runs per item, so none runs per item: the
 user's loop pulls from ``chain.from_iterable`` over ``islice`` chunks, and Python runs
-once per chunk.  The count is read, when someone asks, from C-level iterator state:
-for a list, tuple or range, the length hint of its iterator; for anything else the
-length hint of a counter that ``compress`` steps only once an item exists.
+once per chunk.  The loop is the count's only writer, and the count is read, when
+someone asks, from the state of C iterators: for a list, tuple or range, the length
+hint of its iterator (items handed out); for anything else the length hint of a
+counter that ``zip`` steps *before* each pull from the source (pulls begun), so that
+a pull in progress -- a slow generator, a source that raises -- already counts the
+body before it as ended.  Either way the count is one less than that, the item whose
+body runs (tqdm's ``n``: bodies that ended).
 """
 
 from __future__ import annotations
 
-import gc
 import sys
-from itertools import compress, islice
+from itertools import chain, islice
+from operator import itemgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
-
-    T = TypeVar("T")
+    from typing import Any, Callable, Iterable, Iterator, Protocol
 
     class Exact(Protocol):
         """An iterator whose length hint is exact (list, tuple and range iterators)."""
@@ -31,24 +33,34 @@ MAX_CHUNK = 65536  # Python runs once per this many items, at the most
 _SEQUENCES = (list, tuple, range)
 # What iter() gives for the exact types above: iterators whose length hint is exact.
 _SEQUENCE_ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())), type(iter(range(0))))
+_second = itemgetter(1)
+
+
+class _EndOfSource:
+    """Chained after a source that is not a sequence: its one pull says the source ran
+    out (``zip`` stops at the first iterator that ends, so it is pulled once)."""
+
+    __slots__ = ("ended",)
+
+    def __init__(self) -> None:
+        self.ended = False
+
+    def __iter__(self) -> _EndOfSource:
+        return self
+
+    def __next__(self) -> Any:
+        self.ended = True
+        raise StopIteration
 
 
 class TrackLoop:
-    """One ``track()`` loop over a source.
+    """One ``track()`` loop over a source; ``count()`` is its steps done."""
 
-    ``count()`` is the steps done: the items handed out minus the one whose body runs.
-    ``plain`` says that ``count()`` is the one subtraction ``top - exact.__length_hint__()``
-    (a range, a tuple, or a source counted by ``compress``), which ``Progbar.current``
-    inlines for speed; the bar clears it once an ``update()`` inside the loop moves the
-    count itself.  Tests hold the inlined form equal to ``count()``.
-    """
-
-    __slots__ = ("source", "exact", "top", "grows", "base", "plain")
+    __slots__ = ("source", "exact", "top", "grows", "base", "end")
 
     def __init__(self, iterable: Iterable[Any], base: float | int) -> None:
         it = iter(iterable)
         grows: list[Any] | None = None
-        length: int
         length = -1
         if type(iterable) in _SEQUENCES and type(it) in _SEQUENCE_ITERATORS:
             if type(iterable) is list:
@@ -59,25 +71,35 @@ class TrackLoop:
                     length = len(iterable)  # type: ignore[arg-type]
                 except OverflowError:  # a range beyond sys.maxsize: counted as below
                     pass
+        self.end: _EndOfSource | None = None
         if length >= 0:
             self.source: Iterator[Any] = it
             self.exact: Exact = it  # type: ignore[assignment]
         else:
-            counter = iter(range(1, sys.maxsize))  # stepped once an item exists
-            self.source = compress(it, counter)
-            self.exact = counter  # type: ignore[assignment]
-            length = sys.maxsize - 1
+            pulls = iter(range(sys.maxsize))  # stepped before each pull from the source
+            self.end = _EndOfSource()
+            # zip's left-to-right order is guaranteed: the counter moves first.
+            self.source = map(_second, zip(pulls, chain(it, self.end)))
+            self.exact = pulls  # type: ignore[assignment]
+            length = sys.maxsize
         self.base = base
         self.grows = grows
-        self.top = base - 1 + length  # count() == top (+ len(grows)) - exact's length hint
-        self.plain = grows is None
+        # handed out (or pulls begun) == top + 1 (+ len(grows)) - the length hint
+        self.top = base - 1 + length  # see handed()
+
+    def handed(self) -> float | int:
+        """Items handed out (a sequence) or pulls begun (any other source), counted
+        from the count the loop started at."""
+        grows = self.grows
+        handed = self.top + 1 - self.exact.__length_hint__()
+        return handed if grows is None else handed + len(grows)
 
     def count(self) -> float | int:
-        """Steps done so far: items handed out minus the one whose body runs."""
-        grows = self.grows
-        if grows is None:
-            return self.top - self.exact.__length_hint__()
-        return self.top + len(grows) - self.exact.__length_hint__()
+        """Steps done so far: bodies that ended -- one less than :meth:`handed`, the
+        item whose body runs (or whose pull is under way) -- never below the count
+        the loop started at."""
+        done = self.handed() - 1
+        return done if done > self.base else self.base
 
     def chunks(
         self,
@@ -96,19 +118,27 @@ class TrackLoop:
         # time while the rate holds (the ticker covers a sudden slowdown).
         on_start()
         source = self.source
+        end = self.end
         t_prev = clock()
         size = 1
-        done = self.count() + 1  # items handed out, counted from base
-        chunk: Iterator[Any] = iter(())
+        done = self.base  # bodies ended at the last boundary
+        inside = False  # a chunk is being consumed (the generator waits at its yield)
         exhausted = False
+        got = done
         try:
             while True:
-                chunk = islice(source, size)
-                yield chunk
-                # Here the chunk is spent: every item it handed out has run its body.
-                got = self.count() + 1
-                if got - done < size:
-                    exhausted = True
+                inside = True
+                yield islice(source, size)
+                inside = False
+                # The chunk is spent: every item it handed out has run its body.
+                got = self.handed()
+                if end is not None:  # the end's pull ran out: it is not an item
+                    exhausted = end.ended
+                    if exhausted:
+                        got -= 1
+                else:  # a sequence: only the last chunk comes up short
+                    exhausted = got - done < size
+                if exhausted:
                     break
                 done = got
                 now = on_boundary(got)
@@ -124,20 +154,9 @@ class TrackLoop:
                 size = want if want < MAX_CHUNK else MAX_CHUNK
                 t_prev = now
         finally:
-            # After an early exit (break, an exception in the body or the source, a
-            # dropped iterator) the last item counts only if its body ended: the
-            # islice drops its source only when a pull from it failed.
-            got = self.count() + 1
-            if not exhausted and _holds_source(chunk):
-                got -= 1
-            on_end(got, exhausted)
-
-
-def _holds_source(chunk: object) -> bool:
-    """Does this islice still hold its source iterator?  From Python 3.12 islice is a
-    heap type and lists its own type among its referents: only a referent other than
-    the type is the source."""
-    for ref in gc.get_referents(chunk):
-        if ref is not islice:
-            return True
-    return False
+            # Ran out: every item's body ran.  Left early inside a chunk (break, an
+            # exception in the body or the source, a dropped iterator): the item whose
+            # body ran -- or whose pull failed -- is not a step done.  Left at a
+            # boundary (an exception while drawing): every item handed out is.
+            final = self.count() if inside else got
+            on_end(final, exhausted)

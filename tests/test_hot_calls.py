@@ -1,10 +1,10 @@
-"""The hot calls: log()'s deferred dicts, the count limits of update() and
-add(), and the ticker thread drawing live counting bars.
+"""The hot calls: log(), update() and add() between renders, the count limit that
+decides when a render is due, and the ticker thread drawing live counting bars.
 
-What is deferred must read back exactly as if it had been applied at once, in call
-order; what is counted without the lock must lose nothing; a live bar moved by add()
-must be drawn on time even when its calls stop coming.  No sleeps: the ticker cases
-wait on an event with a generous cap, idle time is an injected clock.
+Values must read back exactly as if each were applied at once, in call order (the
+reference model is tests/test_store_truth.py); a live bar moved by add() must be
+drawn on time even when its calls stop coming.  No sleeps: the ticker cases wait on
+an event with a generous cap, idle time is an injected clock.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 
 from conftest import FakeClock, Screen
 
-import progbar._counting as counting
 from progbar import Progbar, _ticker, track
 
 
@@ -29,11 +28,11 @@ def _silent(**kw: object) -> Progbar[object]:
     return Progbar(None, verbose=0, **kw)  # type: ignore[arg-type]
 
 
-def test_logged_dicts_read_back_as_if_applied_at_once() -> None:
+def test_logged_values_read_back_in_call_order() -> None:
     bar = _silent(stateful_metrics=["lr"])
     for k in range(1, 101):
         bar.log(loss=float(k), acc=k % 2, lr=0.1 * k)
-    # read mid-way: the waiting dicts are applied first
+    # read mid-way
     assert bar.metrics() == {"loss": 50.5, "acc": 0.5, "lr": 0.1 * 100}
     for _ in range(50):
         bar.log(loss=1.0)  # other names than before: applied one by one, in order
@@ -57,23 +56,13 @@ def test_logged_ints_beyond_a_float_stay_exact() -> None:
     assert bar.totals()["big"][1] == 20
 
 
-def test_log_with_a_weight_of_several_steps_takes_the_general_code() -> None:
+def test_a_log_stands_for_the_steps_since_the_last_one() -> None:
     bar = _silent()
     bar.update(0)
     bar.log(loss=1.0)
     bar.update(10)
     bar.log(loss=3.0)  # stands for the 10 steps since the last log
     assert bar.totals()["loss"] == (1.0 + 30.0, 11)
-
-
-def test_waiting_dicts_stay_bounded_without_any_render() -> None:
-    # a silent bar never renders and log() never moves the count: the dicts are
-    # applied once _WAITING_MAX of them wait (memory stays flat)
-    bar = _silent()
-    for _ in range(10 * counting.WAITING_MAX):
-        bar.log(loss=0.5)
-        assert len(bar._store.waiting) <= counting.WAITING_MAX
-    assert bar.totals()["loss"] == (0.5 * 10 * counting.WAITING_MAX, 10 * counting.WAITING_MAX)
 
 
 def test_threads_logging_and_adding_lose_nothing() -> None:
@@ -84,7 +73,7 @@ def test_threads_logging_and_adding_lose_nothing() -> None:
     try:
         bar = Progbar(None, file=io.StringIO(), dynamic=False)
         bar.log(loss=1.0)
-        bar.add(1, [("acc", 1.0)])  # the names are known: later calls are lock-free
+        bar.add(1, [("acc", 1.0)])
 
         def work() -> None:
             for k in range(5000):
@@ -125,10 +114,9 @@ def test_a_malformed_list_after_a_slow_path_leaves_count_and_sums() -> None:
     assert (bar.current, bar.totals()) == before
 
 
-def test_the_pair_loop_hands_over_at_the_pair_it_stopped_at() -> None:
-    # The lock-free pair loop keeps no counter: the general code takes over from the
-    # pair it stopped at, found by identity -- also when that pair object is repeated,
-    # or follows repeats of a pair that passed.  Every value is recorded once.
+def test_repeated_and_mixed_pairs_are_each_recorded_once() -> None:
+    # Known numbers, text, new names and the same pair object repeated, in one list:
+    # every value is recorded once, in order.
     for weight in (1, 3):
         bar = _silent()
         ok = ("loss", 0.5)
@@ -141,7 +129,7 @@ def test_the_pair_loop_hands_over_at_the_pair_it_stopped_at() -> None:
         assert totals["acc"] == (1.0 * weight + 0.25 * weight, 2 * weight)
         assert totals["new"] == (2.0 * weight + 4.0 * weight, 2 * weight)
         assert bar.current == 3 * weight
-        assert dict(bar._store.snapshot())["phase"] == "warm-up"
+        assert bar.metrics()["phase"] == "warm-up"
         bar.close()
 
 

@@ -116,17 +116,16 @@ def test_memory_is_flat() -> None:
         assert after - before < 64 * 1024, (live, after - before)
 
 
-def test_lock_free_adds_stay_exact_with_thread_switches_forced() -> None:
-    # add() and update() take no lock for the common call where the GIL makes their
-    # read-add-store runs atomic (3.11+); a tiny switch interval makes the interpreter
-    # switch threads as often as it can, so a split run would lose counts here.
+def test_adds_stay_exact_with_thread_switches_forced() -> None:
+    # A tiny switch interval makes the interpreter switch threads as often as it can:
+    # a read-add-store of the count outside the bar's lock would lose counts here.
     import sys
 
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
         bar = Progbar(None, file=io.StringIO(), dynamic=False)
-        bar.add(1, [("loss", 1.0)])  # the metric is known: later adds take the fast path
+        bar.add(1, [("loss", 1.0)])
 
         def work() -> None:
             for k in range(20_000):
