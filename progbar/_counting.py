@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 from _thread import RLock  # not threading: see _progbar's imports
+from itertools import chain
 from operator import index
 
 from ._track import TrackLoop
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Mapping, Protocol
+    from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
     from ._display import Display
     from ._metrics import MetricStore
@@ -113,7 +114,10 @@ class Counting:
     _watch_stall: Callable[[], None]  # the stall watch's turn (see _stall.Watched)
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
-        raise NotImplementedError
+        raise NotImplementedError  # the bar's: draw if the style says so
+
+    def close(self) -> None:
+        raise NotImplementedError  # the bar's: its last line
 
 
     def _start_counting(self, store: MetricStore, initial: float | int) -> None:
@@ -281,6 +285,80 @@ class Counting:
         lim = current + ahead
         target = self._target
         self._lim = lim if target is None or lim < target else target
+
+    # ------------------------------------------------------------------ loops
+
+    def follow(self, position: Callable[[], float | int]) -> None:
+        """From now until :meth:`close`, the count is the count now plus ``position()``,
+        read whenever the bar is shown: for progress kept by other code (a file's
+        offset), which then pays nothing per step.  On the real clock the ticker
+        thread draws it on time; with an injected clock, at ``refresh()`` and
+        ``close()``.  ``close()`` reads it a last time (finalizing at the target).
+        ``position`` is called from the ticker thread too: it must be cheap and
+        thread-safe; if it raises, the last value read stays shown."""
+        with self._lock:
+            if self._loop is not None or self._closed:
+                raise RuntimeError("follow() on a bar that is closed or already counting a loop")
+            loop = FollowedCount(position, self._seen)
+        self._enter_loop(loop)
+
+    def _unfollow(self, loop: FollowedCount) -> None:
+        """The followed count ends (close()): its last reading is the count."""
+        with self._lock:
+            if self._loop is not loop:
+                return
+            count = self.current
+            self._loop = None
+            self._seen = count
+            self._set_lim(count, 0)  # the next call takes the slow path
+        self._stop()
+        target = self._target
+        if target is not None and count >= target:
+            self.update(count, finalize=True)
+
+    def _iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        """The items of ``iterable`` through a :class:`TrackLoop` (see ``_track``)."""
+        loop = TrackLoop(iterable, self._seen)
+        return chain.from_iterable(loop.chunks(
+            lambda: self._enter_loop(loop), self._at_chunk_end, self._leave_loop,
+            self._clock, self._interval,
+        ))
+
+    def _enter_loop(self, loop: Loop) -> None:
+        """A loop starts: it owns the count until it ends (see ``current``)."""
+        with self._lock:
+            self._log_mark = self._seen
+            self._loop = loop
+            self._lim = NO_FAST  # the count is the loop's: every call takes the slow path
+            if self._stall is not None:
+                self._stall.arm(self._clock())  # its first item is due from now on
+        if (isinstance(loop, (TrackLoop, FollowedCount)) and self._may_tick and self._verbose == 1
+                and not self._display_dead()):
+            from . import _ticker  # loaded with the first bar it draws
+
+            self._ticking = _ticker.register(self)  # on time inside one long chunk
+
+    def _at_chunk_end(self, count: float | int) -> float | None:
+        """A chunk is spent and ``count`` is exact: store it and draw if due.  Returns
+        the time read (None for a silent bar, which reads no clock)."""
+        self._seen = count
+        if not self._verbose:
+            return None
+        now = self._clock()
+        self._tick(now)
+        return now
+
+    def _leave_loop(self, count: float | int, exhausted: bool) -> None:
+        """The loop ended at ``count``: finalized if it ran out, closed in any case."""
+        with self._lock:
+            if count > self._seen:
+                self._seen = count
+            self._loop = None
+            self._set_lim(self._seen, 0)  # the next call takes the slow path
+        self._stop()
+        if exhausted:
+            self.update(self._seen, finalize=True)
+        self.close()
 
     # ------------------------------------------------------------------ the ticker's side
 

@@ -109,8 +109,6 @@ class _Peer:
             bar.merge(*main)
 
     def open(self, bar: Progbar[Any], cid: int, target: Any, options: dict[str, Any]) -> None:
-        from ._progbar import Progbar
-
         options = {k: v for k, v in options.items() if k in CHILD_OPTIONS}
         options.setdefault("style", bar.style)
         if bar.verbose == 0:
@@ -118,7 +116,8 @@ class _Peer:
         else:
             options.setdefault("dynamic", bar.live)
         try:
-            self.kids[cid] = Progbar(target, file=_file_of(bar), **options)
+            # a bar of the parent's own class (this module never imports the bar's)
+            self.kids[cid] = type(bar)(target, file=_file_of(bar), **options)
         except Exception:  # bad options from a worker: no child bar, nothing breaks
             pass
 

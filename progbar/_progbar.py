@@ -14,10 +14,9 @@ import time
 # ``threading`` and ``weakref`` cost milliseconds at ``import progbar`` (design.md,
 # "Performance targets"); their C cores are what a bar needs.
 from _weakref import ref as _weakref
-from itertools import chain
 
 from . import _format as fmt
-from ._counting import NO_FAST, Counting, FollowedCount, check_current
+from ._counting import Counting, FollowedCount, check_current
 from ._display import (
     Display,
     LineDisplay,
@@ -31,7 +30,6 @@ from ._metrics import MetricStore
 from ._rank import is_main_process
 from ._stall import Watched
 from ._style import LINE, STYLES, Style, make_style
-from ._track import TrackLoop
 from ._writer import (
     can_encode,
     detect_color,
@@ -60,7 +58,6 @@ if TYPE_CHECKING:
         TypeVar,
     )
 
-    from ._counting import Loop
     from ._handle import Handle
     from ._writer import Stream
 
@@ -443,34 +440,6 @@ class Progbar(Counting, Watched, Generic[T]):
             except Exception:
                 self._display_failed()
 
-    def follow(self, position: Callable[[], float | int]) -> None:
-        """From now until :meth:`close`, the count is the count now plus ``position()``,
-        read whenever the bar is shown: for progress kept by other code (a file's
-        offset), which then pays nothing per step.  On the real clock the ticker
-        thread draws it on time; with an injected clock, at ``refresh()`` and
-        ``close()``.  ``close()`` reads it a last time (finalizing at the target).
-        ``position`` is called from the ticker thread too: it must be cheap and
-        thread-safe; if it raises, the last value read stays shown."""
-        with self._lock:
-            if self._loop is not None or self._closed:
-                raise RuntimeError("follow() on a bar that is closed or already counting a loop")
-            loop = FollowedCount(position, self._seen)
-        self._enter_loop(loop)
-
-    def _unfollow(self, loop: FollowedCount) -> None:
-        """The followed count ends (close()): its last reading is the count."""
-        with self._lock:
-            if self._loop is not loop:
-                return
-            count = self.current
-            self._loop = None
-            self._seen = count
-            self._set_lim(count, 0)  # the next call takes the slow path
-        self._stop()
-        target = self._target
-        if target is not None and count >= target:
-            self.update(count, finalize=True)
-
     def write(self, message: object) -> None:
         """Print a line above the bar; the bar is redrawn below it."""
         with self._lock:
@@ -543,7 +512,7 @@ class Progbar(Counting, Watched, Generic[T]):
         iterable = self._iterable
         if iterable is not None and not hasattr(type(iterable), "__aiter__"):
             raise TypeError("this track() wraps a plain iterable: use `for`, not `async for`")
-        from ._async import aiterate
+        from ._aiter import aiterate
 
         return aiterate(
             self, self._take_iterable(), self._enter_loop, self._leave_loop  # type: ignore[arg-type]
@@ -589,52 +558,6 @@ class Progbar(Counting, Watched, Generic[T]):
             self.add(n)
 
     # ------------------------------------------------------------------ internals
-
-    # ------------------------------------------------------------------ loops
-
-    def _iterate(self, iterable: Iterable[T]) -> Iterator[T]:
-        """The items of ``iterable`` through a :class:`TrackLoop` (see ``_track``)."""
-        loop = TrackLoop(iterable, self._seen)
-        return chain.from_iterable(loop.chunks(
-            lambda: self._enter_loop(loop), self._at_chunk_end, self._leave_loop,
-            self._clock, self._interval,
-        ))
-
-    def _enter_loop(self, loop: Loop) -> None:
-        """A loop starts: it owns the count until it ends (see ``current``)."""
-        with self._lock:
-            self._log_mark = self._seen
-            self._loop = loop
-            self._lim = NO_FAST  # the count is the loop's: every call takes the slow path
-            if self._stall is not None:
-                self._stall.arm(self._clock())  # its first item is due from now on
-        if (isinstance(loop, (TrackLoop, FollowedCount)) and self._may_tick and self._verbose == 1
-                and not self._display_dead()):
-            from . import _ticker  # loaded with the first bar it draws
-
-            self._ticking = _ticker.register(self)  # on time inside one long chunk
-
-    def _at_chunk_end(self, count: float | int) -> float | None:
-        """A chunk is spent and ``count`` is exact: store it and draw if due.  Returns
-        the time read (None for a silent bar, which reads no clock)."""
-        self._seen = count
-        if not self._verbose:
-            return None
-        now = self._clock()
-        self._tick(now)
-        return now
-
-    def _leave_loop(self, count: float | int, exhausted: bool) -> None:
-        """The loop ended at ``count``: finalized if it ran out, closed in any case."""
-        with self._lock:
-            if count > self._seen:
-                self._seen = count
-            self._loop = None
-            self._set_lim(self._seen, 0)  # the next call takes the slow path
-        self._stop()
-        if exhausted:
-            self.update(self._seen, finalize=True)
-        self.close()
 
     def use_ascii(self) -> None:
         """Draw with ASCII glyphs from now on (the display found that its stream

@@ -209,7 +209,7 @@ def test_import_progbar_loads_none_of_it() -> None:
     code = (
         "import sys, progbar; progbar.Progbar(3, verbose=0).add(1);"
         "bad = [m for m in ('asyncio', 'multiprocessing.connection', 'progbar._handle',"
-        " 'progbar._async', 'ray', 'socket') if m in sys.modules]; print(bad)"
+        " 'progbar._async', 'progbar._aiter', 'ray', 'socket') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))

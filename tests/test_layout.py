@@ -41,3 +41,65 @@ def test_the_core_imports_no_adapter() -> None:
         for module, _ in _imports(path):
             leaf = module.lstrip(".").split(".")[-1]
             assert leaf not in ADAPTERS, (path.name, module)
+
+
+def _module_name(path: Path) -> str:
+    parts = ["progbar", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _relative_imports(path: Path) -> set[str]:
+    """The package's modules that ``path`` imports, at its top or inside a function
+    (what only the type checker reads, under ``if TYPE_CHECKING:``, is left out)."""
+    me = _module_name(path).split(".")
+    package = me if path.name == "__init__.py" else me[:-1]
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt] | list[ast.AST]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+                visit(list(node.orelse))
+                continue
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - node.level + 1]
+                if node.module:
+                    found.add(".".join([*base, node.module]))
+                else:
+                    found.update(".".join([*base, alias.name]) for alias in node.names)
+            visit(list(ast.iter_child_nodes(node)))
+
+    visit(list(ast.parse(path.read_text(encoding="utf-8")).body))
+    return found
+
+
+def test_no_import_cycles_at_import_time_or_inside_functions() -> None:
+    graph = {_module_name(p): _relative_imports(p) for p in PACKAGE.rglob("*.py")}
+    graph = {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            for dep in graph[node]:
+                if dep == goal:
+                    return True
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+        return False
+
+    cycles = sorted(m for m in graph if reaches(m, m) and m != "progbar")
+    assert not cycles, f"modules on an import cycle: {cycles}"
+
+
+def test_no_class_over_500_lines_and_no_function_over_80() -> None:
+    too_long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            limit = (500 if isinstance(node, ast.ClassDef) else
+                     80 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None)
+            if limit is not None:
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    too_long.append(f"{path.name}:{node.name} {lines} lines")
+    assert not too_long, too_long
