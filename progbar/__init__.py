@@ -37,16 +37,16 @@ if TYPE_CHECKING:
     from ._async import as_completed, gather
     from ._files import open as open  # noqa: A004 -- progbar.open, not in __all__
     from ._files import wrap_file
-    from ._handle import Handle
     from ._history import History
     from ._map import map as map  # noqa: A004 -- progbar.map, not in __all__
+    from ._workers.handle import Handle
 
 # Names that load on first use, so that ``import progbar`` stays cheap: the
 # end-of-training table, the worker handle (multiprocessing, sockets), asyncio, and
 # the file and pool helpers (concurrent.futures).
 _LAZY = {
     "History": "._history",
-    "Handle": "._handle",
+    "Handle": "._workers.handle",
     "gather": "._async",
     "as_completed": "._async",
     "open": "._files",

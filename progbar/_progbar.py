@@ -58,7 +58,7 @@ if TYPE_CHECKING:
         TypeVar,
     )
 
-    from ._handle import Handle
+    from ._workers.handle import Handle
     from ._writer import Stream
 
     T = TypeVar("T")
@@ -455,7 +455,7 @@ class Progbar(Counting, Watched, Generic[T]):
         loop = self._loop
         if type(loop) is FollowedCount:
             self._unfollow(loop)
-        drain = self._drain  # worker handles: take in what workers sent (see _handle)
+        drain = self._drain  # worker handles: take in what workers sent (see _workers.handle)
         if drain is not None:
             try:
                 drain()  # before the lock: the listener thread merges under it
@@ -538,7 +538,7 @@ class Progbar(Counting, Watched, Generic[T]):
     def handle(self) -> Handle:
         """A picklable :class:`progbar.Handle` that reports into this bar from worker
         processes or threads (``add``, ``log``, ``write``, child bars)."""
-        from ._listener import handle_for
+        from ._workers.listener import handle_for
 
         return handle_for(self)
 

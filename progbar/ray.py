@@ -25,7 +25,7 @@ from typing import Any
 import ray
 
 from . import Progbar
-from .transport import LIVE, BatchApplier, Handle, WorkerClient, add_drainer
+from .transport import LIVE, BatchApplier, Handle, WorkerClient, WorkerSpec, add_drainer
 
 __all__ = ["RayHandle", "get", "handle"]
 
@@ -116,9 +116,9 @@ class RayHandle(Handle):
         c = self._c
         if c is None:
             with _ray_lock:
-                c = _ray_clients.get(self._spec[0])
+                c = _ray_clients.get(self._spec.address)
                 if c is None:
-                    c = _ray_clients[self._spec[0]] = _RayClient(self._spec)
+                    c = _ray_clients[self._spec.address] = _RayClient(self._spec)
             self._c = c
         return c
 
@@ -131,7 +131,7 @@ class RayHandle(Handle):
                 c.delivered()
 
 
-def _rebuild(spec: tuple[Any, ...]) -> RayHandle:
+def _rebuild(spec: WorkerSpec) -> RayHandle:
     return RayHandle(spec)
 
 
@@ -186,7 +186,7 @@ class _Poller:
             pass
 
 
-_pollers: weakref.WeakKeyDictionary[Progbar[Any], tuple[_Poller, tuple[Any, ...]]] = (
+_pollers: weakref.WeakKeyDictionary[Progbar[Any], tuple[_Poller, WorkerSpec]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -197,11 +197,11 @@ def handle(bar: Progbar[Any]) -> RayHandle:
     if known is not None:
         return RayHandle(known[1])
     if bar.closed:
-        return RayHandle((None, None, None, 1.0, frozenset(), None))
+        return RayHandle(WorkerSpec(None, None, None, 1.0, frozenset(), None))
     interval = max(bar.interval, 0.02)
     poller = _Poller(bar, interval)
     stateful, stateless = bar.stateful_names
-    spec = (poller.name, None, poller.relay, interval, stateful, stateless)
+    spec = WorkerSpec(poller.name, None, poller.relay, interval, stateful, stateless)
     _pollers[bar] = (poller, spec)
     add_drainer(bar, poller.close)
     return RayHandle(spec)

@@ -5,11 +5,11 @@
 Ray actor, so that tasks on any node of a cluster can report -- reuses the two halves
 that make the counts exact, and replaces only how bytes travel:
 
+* :class:`WorkerSpec`: what a handle carries to a worker (a named tuple; a transport
+  puts its own channel in ``address`` and ``key``, and ``None`` in ``family``).
 * :class:`WorkerClient`, the worker's side: it gathers ``add``/``log``/``write`` calls
   and sends a batch at most once per interval.  A transport subclasses it and
-  overrides ``connect(timeout)`` (open the way, in the worker; raise to retry later),
-  ``send(msg)`` (deliver one batch: ``msg[2]``) and ``run()`` (the sending thread's
-  loop, which calls ``flush()`` while ``state is LIVE``, and ``die()`` on a failure).
+  overrides the three methods of :class:`Transport`.
 * :class:`BatchApplier`, the parent's side: ``apply(bar, batch)`` merges one worker's
   batch into the bar exactly (steps, metric sums, child bars, messages); ``end()``
   closes the child bars of a worker that is gone.
@@ -21,10 +21,32 @@ any framework.
 
 from __future__ import annotations
 
-from ._handle import _LIVE as LIVE
-from ._handle import Handle
-from ._handle import _Client as WorkerClient
-from ._listener import _Peer as BatchApplier
-from ._listener import add_drainer
+from typing import Any, Protocol
 
-__all__ = ["LIVE", "BatchApplier", "Handle", "WorkerClient", "add_drainer"]
+from ._workers.handle import _LIVE as LIVE
+from ._workers.handle import Handle, WorkerSpec
+from ._workers.handle import _Client as WorkerClient
+from ._workers.listener import _Peer as BatchApplier
+from ._workers.listener import add_drainer
+
+__all__ = ["LIVE", "BatchApplier", "Handle", "Transport", "WorkerClient", "WorkerSpec",
+           "add_drainer"]
+
+
+class Transport(Protocol):
+    """What a :class:`WorkerClient` subclass provides to move batches its own way.
+
+    The client's ``spec`` (a :class:`WorkerSpec`), ``interval``, ``state`` and
+    ``sent_messages`` are there to read; ``flush()`` sends what was gathered (through
+    ``send``) and ``die()`` stops the client for good.
+    """
+
+    def connect(self, timeout: float) -> None:
+        """Open the way, in the worker, on first use; raise to be retried later."""
+
+    def send(self, msg: tuple[Any, ...]) -> None:
+        """Deliver one batch (``msg[2]``, what :meth:`BatchApplier.apply` takes)."""
+
+    def run(self) -> None:
+        """The sending thread's loop: call ``flush()`` once per ``interval`` while
+        ``state is LIVE``, and ``die()`` on a failure."""

@@ -20,7 +20,7 @@ import pytest
 from conftest import needs
 
 import progbar
-from progbar import _listener
+from progbar._workers import listener as _listener
 
 sys.path.insert(0, os.path.dirname(__file__))
 from support import handle_workers as w  # noqa: E402
@@ -208,7 +208,7 @@ def test_handle_pickles_and_opens_nothing_until_used() -> None:
 def test_import_progbar_loads_none_of_it() -> None:
     code = (
         "import sys, progbar; progbar.Progbar(3, verbose=0).add(1);"
-        "bad = [m for m in ('asyncio', 'multiprocessing.connection', 'progbar._handle',"
+        "bad = [m for m in ('asyncio', 'multiprocessing.connection', 'progbar._workers',"
         " 'progbar._async', 'progbar._aiter', 'ray', 'socket') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

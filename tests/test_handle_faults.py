@@ -17,7 +17,9 @@ from multiprocessing import connection as mpc
 import pytest
 
 import progbar
-from progbar import _handle, _listener, _wire
+from progbar._workers import handle as _handle
+from progbar._workers import listener as _listener
+from progbar._workers import wire as _wire
 
 sys.path.insert(0, os.path.dirname(__file__))
 from support import handle_workers as w  # noqa: E402
@@ -400,7 +402,7 @@ def test_peer_stalled_mid_message_delays_nobody(monkeypatch: pytest.MonkeyPatch)
 OUT_OF_FDS = r"""
 import os, pickle, resource, subprocess, sys, time
 import progbar
-from progbar import _listener
+from progbar._workers import listener as _listener
 
 WORKER = '''
 import pickle, sys

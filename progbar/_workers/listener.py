@@ -6,7 +6,7 @@ socket in a fresh private directory (``progbar-<pid>-<random>``, mode 0700, in
 ``$TMPDIR`` or a short system directory; loopback TCP where there are no Unix
 sockets), a random 32-byte key, and one thread that accepts, reads and applies what
 workers send with ``bar.merge`` (steps, exact metric sums) and ``bar.write``.  Each
-accepted connection must answer the challenge (see ``_wire``) within 2 s; the
+accepted connection must answer the challenge (see ``wire``) within 2 s; the
 listener reads answers and then messages without ever blocking on one peer, with
 ``Connection.send``'s framing: a peer stopped mid-message keeps only its own bytes
 waiting.  Nothing from an unauthenticated peer is unpickled.  ``close()`` first asks
@@ -30,16 +30,16 @@ import threading
 import time
 import weakref
 
-from . import _sigterm as sigterm
-from ._handle import CHILD_OPTIONS, RETRY_FIRST, RETRY_MAX, Handle, process_alive
-from ._sigterm import start_thread
-from ._wire import HELLO, MAC, NONCE, REFUSED, frame, listen, mac
+from . import signals as sigterm
+from .handle import CHILD_OPTIONS, RETRY_FIRST, RETRY_MAX, Handle, WorkerSpec, process_alive
+from .signals import start_thread
+from .wire import HELLO, MAC, NONCE, REFUSED, frame, listen, mac
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-    from ._progbar import Progbar
+    from .._progbar import Progbar
 
 __all__ = ["add_drainer", "handle_for"]
 
@@ -198,10 +198,10 @@ class _Server:
             raise
         _servers_here.add(self)
 
-    def spec(self, bar: Progbar[Any]) -> tuple[Any, ...]:
+    def spec(self, bar: Progbar[Any]) -> WorkerSpec:
         stateful, stateless = bar.stateful_names
-        return (self.address, self.family, self.key, bar.interval, stateful, stateless,
-                self.pid)
+        return WorkerSpec(self.address, self.family, self.key, bar.interval, stateful,
+                          stateless, self.pid)
 
     # -- the caller's side
 

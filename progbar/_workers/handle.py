@@ -3,17 +3,17 @@ bar (design.md, "Workers, async code, Ray" and the two "Workers" sections after 
 
 A :class:`Handle` is a small picklable record (address, key, interval, which metrics
 are averaged, the parent's pid) that ``bar.handle()`` makes (the listener, in
-``_listener``, is the parent's side).  It opens nothing until it is first used in a
+``listener``, is the parent's side).  It opens nothing until it is first used in a
 process, and every handle for one bar in one process shares one :class:`_Client`:
 calls add into it -- no clock read, no I/O -- and its thread sends what gathered at
 most once per interval (the bar's), plus at once when asked.  The first call only
 queues a connection on the parent's socket; that thread answers the challenge (see
-``_wire``), so no call waits for the parent.
+``wire``), so no call waits for the parent.
 
 Exactness.  What a worker holds leaves it however it ends: a
 ``multiprocessing.util.Finalize`` at its exit (also where a ``multiprocessing`` child
 ends with ``os._exit``), the parent's ``close()`` asking live workers (``sync``), and a
-SIGTERM handler (``Pool.__exit__`` terminates its workers) -- see ``_sigterm``.
+SIGTERM handler (``Pool.__exit__`` terminates its workers) -- see ``signals``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ import time
 from _thread import get_ident as _get_ident
 from multiprocessing import connection as mpc
 from multiprocessing import util as mputil
+from typing import NamedTuple
 
-from . import _sigterm as sigterm
-from ._metrics import MetricStore
-from ._sigterm import MAIN_IDENT, SIGNAL_LOCK_WAIT, main_left, start_raw_thread
-from ._wire import authenticate, open_socket
+from .._metrics import MetricStore
+from . import signals as sigterm
+from .signals import MAIN_IDENT, SIGNAL_LOCK_WAIT, main_left, start_raw_thread
+from .wire import authenticate, open_socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def _plain(value: Any) -> Any:
 class _Guard:
     """A client's lock that knows whether the main thread is in it (or waits for it):
     a SIGTERM handler that interrupts our own code there lets it finish first (see
-    ``_sigterm``), rather than find the lock taken and lose what it holds."""
+    ``signals``), rather than find the lock taken and lose what it holds."""
 
     __slots__ = ("lock", "main_inside")
 
@@ -132,19 +133,30 @@ _PASSING = (FileNotFoundError, ConnectionRefusedError, TimeoutError, BlockingIOE
             InterruptedError)
 
 
+class WorkerSpec(NamedTuple):
+    """What a handle carries to a worker: where its bar listens and how to report."""
+
+    address: Any  # a socket path (the Unix transport), or a transport's own name
+    family: str | None  # "AF_UNIX", or None where a transport has no socket
+    key: Any  # the authentication key (bytes), or a transport's own channel
+    interval: float  # least seconds between two sends
+    stateful: frozenset[str] | None  # the bar's stateful names (one of the two is None)
+    stateless: frozenset[str] | None
+    owner: int | None = None  # the parent's pid: a worker that outlives it stops
+
+
 class _Client:
     """Everything one process sends to one bar, shared by all its handles."""
 
-    def __init__(self, spec: tuple[Any, ...]) -> None:
-        self.spec = spec
-        address, family, key, interval, stateful, stateless = spec[:6]
-        self.address = address
-        self.family = family
-        self.key = key
-        self.owner: int | None = spec[6] if len(spec) > 6 else None  # the parent's pid
-        self.interval = max(float(interval), _MIN_INTERVAL)
-        self.stateful: frozenset[str] | None = stateful
-        self.stateless: frozenset[str] | None = stateless
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec = WorkerSpec(*spec)
+        self.address = spec.address
+        self.family = spec.family
+        self.key = spec.key
+        self.owner = spec.owner  # the parent's pid
+        self.interval = max(float(spec.interval), _MIN_INTERVAL)
+        self.stateful = spec.stateful
+        self.stateless = spec.stateless
         self.fresh()
 
     def fresh(self) -> None:
@@ -232,7 +244,7 @@ class _Client:
         Here, only the socket's connect, which the kernel queues at once: the
         handshake is left to the first send (:meth:`authenticate`), so that a
         worker's first call does not wait on the parent (design.md, "Workers")."""
-        self.sock = open_socket(self.address, self.family, timeout)
+        self.sock = open_socket(self.address, self.family or "AF_UNIX", timeout)
 
     def authenticate(self) -> None:
         """The handshake of the connection :meth:`connect` opened, by whichever thread
@@ -455,8 +467,8 @@ _clients: dict[tuple[Any, ...], _Client] = {}
 _clients_lock = threading.Lock()
 
 
-def _client_for(spec: tuple[Any, ...]) -> _Client:
-    key = spec[:3]
+def _client_for(spec: WorkerSpec) -> _Client:
+    key = (spec.address, spec.family, spec.key)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -477,15 +489,15 @@ class Handle:
 
     __slots__ = ("_spec", "_c")
 
-    def __init__(self, spec: tuple[Any, ...]) -> None:
-        self._spec = spec
+    def __init__(self, spec: WorkerSpec | tuple[Any, ...]) -> None:
+        self._spec = WorkerSpec(*spec)
         self._c: _Client | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self._spec,))
 
     def __repr__(self) -> str:
-        return f"<progbar.Handle {self._spec[0]!r}>"
+        return f"<progbar.Handle {self._spec.address!r}>"
 
     def _client(self) -> _Client:
         c = self._c
@@ -578,7 +590,7 @@ class ChildBar:
         self.close()
 
 
-def _rebuild(spec: tuple[Any, ...]) -> Handle:
+def _rebuild(spec: WorkerSpec) -> Handle:
     return Handle(spec)
 
 

@@ -7,7 +7,7 @@ its own nonce and an HMAC-SHA256 of both under the bar's key; the parent checks 
 answers with its own HMAC of both (or ``REFUSED``).  Fresh nonces on both sides:
 nothing recorded can be replayed to either.  The worker's half is :func:`authenticate`
 (blocking, in its sender thread); the parent's is read without blocking by the
-listener (``_Server.answer`` in ``_listener``).
+listener (``_Server.answer`` in ``listener``).
 """
 
 from __future__ import annotations
