@@ -144,13 +144,19 @@ def svg(screen: pyte.Screen, title: str) -> str:
                 text.append(line[x].data or " ")
                 x += 1
             run = "".join(text)
-            if not run.strip():
+            body = run.strip(" ")
+            if not body:
                 continue
+            start += len(run) - len(run.lstrip(" "))
             weight = ' font-weight="bold"' if char.bold else ""
+            # Spaces as no-break spaces: a browser collapses runs of plain spaces in SVG
+            # text whatever xml:space says, and textLength would then stretch what is
+            # left over the whole run (rich's SVG export does the same for this reason).
+            shown = html.escape(body).replace(" ", "&#160;")
             out.append(
-                f'<tspan x="{12 + start * CELL_W:.1f}" textLength="{len(run) * CELL_W:.1f}" '
+                f'<tspan x="{12 + start * CELL_W:.1f}" textLength="{len(body) * CELL_W:.1f}" '
                 f'lengthAdjust="spacingAndGlyphs" fill="{_colour(fg)}"{weight}>'
-                f"{html.escape(run)}</tspan>")
+                f"{shown}</tspan>")
         out.append("</text>")
     out += ["</g>", "</svg>", ""]
     return "\n".join(out)

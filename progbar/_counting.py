@@ -111,7 +111,7 @@ class Counting:
     _display: Display
     _may_tick: bool
     _closed: bool
-    _watch_stall: Callable[[], None]  # the stall watch's turn (see _stall.Watched)
+    _watch_stall: Callable[[], None]  # the stall watch's turn (see _stall.StallWatching)
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         raise NotImplementedError  # the bar's: draw if the style says so

@@ -32,9 +32,9 @@ R = TypeVar("R")
 def _map_threads(fn: Callable[..., R], items: list[tuple[Any, ...]], workers: int,
                  bar: Progbar[Any]) -> list[R]:
     """Threads that each take the next item as soon as they are free.  No future, no
-    queue per item: an item costs a ``next()`` on a shared range iterator (one C call,
-    atomic under the GIL; under a lock where there is none), the call, a store and
-    ``bar.add(1)`` -- less than ``ThreadPoolExecutor.map`` spends on each."""
+    queue per item: an item costs a locked ``next()`` on a shared range iterator, the
+    call, a store and ``bar.add(1)`` -- less than ``ThreadPoolExecutor.map`` spends on
+    each."""
     results: list[Any] = [None] * len(items)
     order = iter(range(len(items)))
     failed: list[BaseException] = []  # the first error to occur is failed[0]

@@ -28,7 +28,7 @@ from ._display import (
 )
 from ._metrics import MetricStore
 from ._rank import is_main_process
-from ._stall import Watched
+from ._stall import StallWatching
 from ._style import LINE, STYLES, Style, make_style
 from ._writer import (
     can_encode,
@@ -138,8 +138,8 @@ class _Keep:
 KEEP = _Keep()  # reset(): "keep the target as it is"
 
 
-def _check_everyday(style: str, unit_scale: object, unit_divisor: object, delay: object,
-                    template: object) -> None:
+def _check_everyday(style: type[Style], unit_scale: object, unit_divisor: object,
+                    delay: object, template: object) -> None:
     """The options of everyday bars (scaled units, delay, templates)."""
     if (isinstance(unit_divisor, bool) or not isinstance(unit_divisor, (int, float))
             or not unit_divisor > 1):
@@ -147,13 +147,13 @@ def _check_everyday(style: str, unit_scale: object, unit_divisor: object, delay:
     if (isinstance(delay, bool) or not isinstance(delay, (int, float))
             or not 0 <= delay < math.inf):
         raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
-    if unit_scale and style != "default":
+    if unit_scale and not style.own_line:
         raise ValueError("unit_scale applies to the default style; the keras styles print "
                          "Keras's own count")
     if template is not None:
         if not isinstance(template, str):
             raise TypeError(f"format must be a str or None, got {type(template).__name__}")
-        if style != "default":
+        if not style.own_line:
             raise ValueError("format= applies to the default style; the keras styles print "
                              "Keras's own line")
         fmt.check_template(template)
@@ -185,7 +185,7 @@ def _check_options(
         raise TypeError(f"unit_name must be a str, got {type(unit_name).__name__}")
 
 
-class Progbar(Counting, Watched, Generic[T]):
+class Progbar(Counting, StallWatching, Generic[T]):
     """A progress bar with Keras's running-average metrics.
 
     Args:
@@ -257,7 +257,7 @@ class Progbar(Counting, Watched, Generic[T]):
             verbose = 0
         label = _one_of("label", label, "desc", desc)  # type: ignore[assignment]
         _check_options(label, style, width, verbose, interval, clock, unit_name)
-        _check_everyday(style, unit_scale, unit_divisor, delay, format)
+        _check_everyday(STYLES[style], unit_scale, unit_divisor, delay, format)
         initial = check_current(initial)
         self._stall_after = _check_stall_after(stall_after)
         self._target = _check_target(target)

@@ -39,7 +39,7 @@ __all__ = [
     "DEFAULT_STALL",
     "STALL_STEPS",
     "StallWatch",
-    "Watched",
+    "StallWatching",
     "stall_report",
     "stall_threshold",
     "stalled_for",
@@ -183,7 +183,7 @@ class StallWatch:
             if at > watch.last_step:
                 watch.last_step = at
 
-class Watched:
+class StallWatching:
     """The bar's side of the stall watch, a base of ``Progbar``: it starts a watch,
     takes the ticker's turn, and shows a stall (in place of the ETA, or one log line
     per report).  It uses the bar's fields, as :class:`Counting` does (both are parts
@@ -235,7 +235,7 @@ class Watched:
         self._moved_at = self._start
         self._step_time = 0.0  # the step time of the last line drawn
         self._stall = None
-        self._style.stall = None
+        self._style.set_stall(None)
         self._row.stalled = False
         if self._verbose != 1:
             return
@@ -300,7 +300,7 @@ class Watched:
                     now: float, report: tuple[float, bool] | None) -> None:
         """A live line shows ``stalled 1:05`` in place of its ETA, redrawn each second
         (None: back to the ETA); a log gets one line per report."""
-        self._style.stall = None if stalled is None else (current, stalled)
+        self._style.set_stall(None if stalled is None else (current, stalled))
         self._row.stalled = stalled is not None  # the terminal's indicator: paused
         display = self._display
         quiet_until = self._quiet_until

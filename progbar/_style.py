@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 from . import _format as fmt
+from ._estimate import MeanAfterFirstPace, MeanPace, Pace, SmoothedPace, eta_up
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,15 +40,6 @@ SUMMARY = "summary"  # the one line of a verbose=2 bar
 Draw = tuple[str, float, bool]
 
 
-def _eta_up(per_step: float, remaining: float) -> float:
-    """Seconds left, rounded up to a whole second while steps remain: an ETA never
-    reads zero while there is work left."""
-    eta = per_step * remaining
-    if remaining > 0 and per_step > 0:
-        return float(max(math.ceil(eta), 1)) if eta == eta else eta
-    return max(eta, 0.0)
-
-
 class Style:
     """The interface every style implements (see the module docstring)."""
 
@@ -58,6 +50,8 @@ class Style:
     notebook_html = False  # drawn as an HTML bar in a Jupyter kernel
 
     places_label = False  # the style puts the bar's label in its line itself
+    own_line = False  # its line is ours to lay out (unit_scale=, format=), not Keras's
+    pace_class: type[Pace] = MeanPace  # how it estimates seconds per step (_estimate)
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
@@ -69,9 +63,10 @@ class Style:
         self.scale = scale  # unit_scale's divisor, or 0
         self.glyphs = fmt.ASCII
         self.last_update = self.first_update_mark()  # the throttle's mark
-        # ``(count, seconds)`` while the bar is stalled at that count (set by the bar's
-        # stall watch, see _stall): a line of that count shows the stall, not the ETA.
+        # ``(count, seconds)`` while the bar is stalled at that count (see set_stall):
+        # a line of that count shows the stall, not the ETA.
         self.stall: tuple[float, float] | None = None
+        self.pace = self.pace_class(start, initial)
 
     # -- set-up -----------------------------------------------------------------
 
@@ -111,6 +106,12 @@ class Style:
         """``Progbar.reset()``: the estimate and the throttle start over at ``start``."""
         self.start = start
         self.last_update = self.first_update_mark()
+        self.pace.restart(start)
+
+    def set_stall(self, stall: tuple[float, float] | None) -> None:
+        """``(count, seconds)`` while the bar is stalled at that count, else None (the
+        bar's stall watch tells it): a line of that count shows the stall."""
+        self.stall = stall
 
     def draw_now(self) -> None:
         """The next ``advance`` draws, whatever the interval (``Progbar.refresh``)."""
@@ -119,7 +120,8 @@ class Style:
     # -- time, throttle, drawing -----------------------------------------------------
 
     def per_step(self, current: float, now: float) -> float:
-        raise NotImplementedError
+        """Seconds per step as of ``now`` (the style's pace, see _estimate)."""
+        return self.pace.per_step(current, now)
 
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
                 verbose: int, interval: float) -> Draw | None:
@@ -162,7 +164,7 @@ class Style:
         eta = None
         if target is not None and not final and per_step > 0:
             remaining = target - current
-            eta = max(per_step * remaining, 0.0) if exact else _eta_up(per_step, remaining)
+            eta = max(per_step * remaining, 0.0) if exact else eta_up(per_step, remaining)
         stall = self.stall
         return fmt.Snapshot(
             current=current,
@@ -217,32 +219,14 @@ class KerasStyle(Style):
     default_width = 20
     keras_finalize = True
     keras_framing = True
+    pace_class = MeanAfterFirstPace
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
         super().__init__(start, live, width, unit, initial)
-        self._after_first: float | None = None
 
     def use_ascii(self) -> None:
         self.glyphs = fmt.KERAS_ASCII
-
-    def restart(self, start: float) -> None:
-        super().restart(start)
-        self._after_first = None
-
-    def per_step(self, current: float, now: float) -> float:
-        # Keras 3 excludes the first step (it holds compilation, warm-up...) once a
-        # second one is there; it records the time of step one when it sees it.
-        current = current - self.initial
-        if not current:
-            return 0.0
-        if self._after_first is not None and current > 1:
-            per = (now - self._after_first) / (current - 1)
-        else:
-            per = (now - self.start) / current
-        if current == 1:
-            self._after_first = now
-        return per
 
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
                 verbose: int, interval: float) -> Draw | None:
@@ -287,10 +271,6 @@ class Keras2Style(Style):
     keras_framing = True
     def pick_glyphs(self, can_encode: Callable[[str], bool], color: bool) -> None:
         self.glyphs = fmt.ASCII  # Keras 2's bar is ASCII whatever the stream
-
-    def per_step(self, current: float, now: float) -> float:
-        current = current - self.initial
-        return (now - self.start) / current if current else 0.0
 
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
                 verbose: int, interval: float) -> Draw | None:
@@ -341,33 +321,20 @@ class TfKerasStyle(Keras2Style):
     Averaged metrics stay averaged at finalize."""
 
     name = "tf_keras"
+    # Keras 3's estimate; tf_keras asks only when it draws a line, so a step one that
+    # was not drawn is not left out.
+    pace_class = MeanAfterFirstPace
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
         super().__init__(start, live, width, unit, initial)
-        self._after_first: float | None = None
         self._epoch_start = start  # tf_keras's epoch clock, for the verbose=2 times
         self._epoch_end: float | None = None
         self._epoch_time: float | None = None
 
     def restart(self, start: float) -> None:
         super().restart(start)
-        self._after_first = None
         self._epoch_start, self._epoch_end, self._epoch_time = start, None, None
-
-    def per_step(self, current: float, now: float) -> float:
-        # As Keras 3 (KerasStyle.per_step); tf_keras asks only when it draws a line,
-        # so a step one that was not drawn is not left out.
-        current = current - self.initial
-        if not current:
-            return 0.0
-        if self._after_first is not None and current > 1:
-            per = (now - self._after_first) / (current - 1)
-        else:
-            per = (now - self.start) / current
-        if current == 1:
-            self._after_first = now
-        return per
 
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
                 verbose: int, interval: float) -> Draw | None:
@@ -412,16 +379,14 @@ class DefaultStyle(Style):
     name = "default"
     default_width = 30
     notebook_html = True
+    own_line = True
+    pace_class = SmoothedPace
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
         super().__init__(start, live, width, unit, initial, scale)
         self.template = template  # format=: the line's layout, or None for ours
         self.places_label = template is not None
-        self._ema: float | None = None
-        self._after_first: float | None = None
-        self._prev_t = start
-        self._prev_c: float = 0
         self._finished = False  # the final line (or summary) is drawn
         self._summarized = False
 
@@ -440,26 +405,6 @@ class DefaultStyle(Style):
             self.glyphs = fmt.ASCII
         else:
             self.glyphs = fmt.UNICODE if color else fmt.UNICODE_PLAIN
-
-    def per_step(self, current: float, now: float) -> float:
-        # The mean since the start at the first render, then smoothed between renders
-        # (the first step, with its warm-up, leaves the estimate at the second).
-        current = current - self.initial
-        if current <= 0:
-            return 0.0
-        if self._ema is None or current <= self._prev_c:
-            if self._ema is None:
-                self._ema = (now - self.start) / current
-                self._prev_t, self._prev_c = now, current
-            return self._ema
-        instant = (now - self._prev_t) / (current - self._prev_c)
-        if self._after_first is None:  # the first estimate held step one
-            self._after_first = now
-            self._ema = instant
-        else:
-            self._ema = 0.3 * instant + 0.7 * self._ema
-        self._prev_t, self._prev_c = now, current
-        return self._ema
 
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
                 verbose: int, interval: float) -> Draw | None:
@@ -484,8 +429,6 @@ class DefaultStyle(Style):
 
     def restart(self, start: float) -> None:
         super().restart(start)
-        self._ema = self._after_first = None
-        self._prev_t, self._prev_c = start, 0
         self._finished = self._summarized = False
 
     def reopen(self) -> None:

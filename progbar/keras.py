@@ -24,12 +24,13 @@ from typing import Any
 
 import keras  # type: ignore[import-untyped]  # Keras ships no type information
 
-from progbar import Progbar, format_epoch
+from progbar import Progbar
+from progbar.fit_logger import FitLoggerHooks
 
 __all__ = ["ProgbarLogger"]
 
 
-class ProgbarLogger(keras.callbacks.ProgbarLogger):  # type: ignore[misc]
+class ProgbarLogger(FitLoggerHooks, keras.callbacks.ProgbarLogger):  # type: ignore[misc]
     """Keras's progress bar, drawn by :class:`progbar.Progbar`.
 
     Args:
@@ -70,59 +71,6 @@ class ProgbarLogger(keras.callbacks.ProgbarLogger):  # type: ignore[misc]
         self._lock = threading.Lock()
         self._bar: Progbar[Any] | None = None
 
-    # ------------------------------------------------------------------ Keras hooks
-
-    def set_params(self, params: dict[str, Any]) -> None:
-        """Called by Keras with ``fit``'s parameters: takes ``verbose`` from them unless
-        ``verbose`` was passed to this logger."""
-        verbose = params.get("verbose", 1)
-        if verbose == "auto":
-            verbose = 1
-        if self._verbose_option is not None:
-            verbose = self._verbose_option
-        self.verbose = verbose
-        self.epochs = params.get("epochs", 1)
-        self.target = params.get("steps")
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        # Inside fit, validation is silent: its metrics join the epoch's last line.
-        self._called_in_fit = True
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._called_in_fit = False
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        bar = self._new_bar()
-        if self.verbose and self.epochs > 1:
-            bar.write(format_epoch(epoch + 1, self.epochs))
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self._update(batch, logs)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._finalize(logs)
-
-    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if not self._called_in_fit:
-            self._new_bar()
-
-    def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if not self._called_in_fit:
-            self._update(batch, logs)
-
-    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
-        if not self._called_in_fit:
-            self._finalize(logs)
-
-    def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._new_bar()
-
-    def on_predict_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self._update(batch, None)  # the logs hold the predictions, not metrics
-
-    def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._finalize(logs)
-
     # ------------------------------------------------------------------ internals
 
     def _new_bar(self) -> Progbar[Any]:
@@ -144,7 +92,7 @@ class ProgbarLogger(keras.callbacks.ProgbarLogger):  # type: ignore[misc]
             if self.verbose == 1:
                 bar.update(seen, list((logs or {}).items()), finalize=False)
 
-    def _finalize(self, logs: dict[str, Any] | None) -> None:
+    def _finalize(self, logs: dict[str, Any] | None, phase: str) -> None:
         with self._lock:
             bar = self._bar
             if bar is None:

@@ -31,12 +31,13 @@ from typing import Any
 
 import tf_keras  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
-from progbar import Progbar, format_epoch
+from progbar import Progbar
+from progbar.fit_logger import FitLoggerHooks
 
 __all__ = ["ProgbarLogger"]
 
 
-class ProgbarLogger(tf_keras.callbacks.ProgbarLogger):  # type: ignore[misc]
+class ProgbarLogger(FitLoggerHooks, tf_keras.callbacks.ProgbarLogger):  # type: ignore[misc]
     """Keras 2's progress bar, drawn by :class:`progbar.Progbar`.
 
     Args:
@@ -85,14 +86,7 @@ class ProgbarLogger(tf_keras.callbacks.ProgbarLogger):  # type: ignore[misc]
     def set_params(self, params: dict[str, Any]) -> None:
         """Called by Keras with ``fit``'s parameters: takes ``verbose`` from them unless
         ``verbose`` was passed to this logger."""
-        verbose = params.get("verbose", 1)
-        if verbose == "auto":
-            verbose = 1
-        if self._verbose_option is not None:
-            verbose = self._verbose_option
-        self.verbose = verbose
-        self.epochs = params.get("epochs", 1)
-        self.target = params.get("steps")
+        super().set_params(params)
         # As Keras 2's logger: batch hooks only where a live bar needs them (so
         # verbose=2 adds nothing to the step); an unknown length is read from the
         # model's step counters at the end.
@@ -102,45 +96,6 @@ class ProgbarLogger(tf_keras.callbacks.ProgbarLogger):  # type: ignore[misc]
             self._train_step = getattr(model, "_train_counter", None)
             self._test_step = getattr(model, "_test_counter", None)
             self._predict_step = getattr(model, "_predict_counter", None)
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        # Inside fit, validation is silent: its metrics join the epoch's last line.
-        self._called_in_fit = True
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._called_in_fit = False
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        bar = self._new_bar()
-        if self.verbose and self.epochs > 1:
-            bar.write(format_epoch(epoch + 1, self.epochs))
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self._update(batch, logs)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._finalize(logs, self._train_step)
-
-    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if not self._called_in_fit:
-            self._new_bar()
-
-    def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if not self._called_in_fit:
-            self._update(batch, logs)
-
-    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
-        if not self._called_in_fit:
-            self._finalize(logs, self._test_step)
-
-    def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._new_bar()
-
-    def on_predict_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self._update(batch, None)  # the logs hold the predictions, not metrics
-
-    def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._finalize(None, self._predict_step)
 
     # ------------------------------------------------------------------ internals
 
@@ -178,7 +133,11 @@ class ProgbarLogger(tf_keras.callbacks.ProgbarLogger):  # type: ignore[misc]
             self._learn_model_metrics(bar)
             bar.update(self.seen, list((logs or {}).items()), finalize=False)
 
-    def _finalize(self, logs: dict[str, Any] | None, counter: Any) -> None:
+    def _finalize(self, logs: dict[str, Any] | None, phase: str) -> None:
+        counter = {"train": self._train_step, "test": self._test_step,
+                   "predict": self._predict_step}[phase]
+        if phase == "predict":
+            logs = None  # the predictions, not metrics
         bar = self._bar
         if bar is None:
             bar = self._new_bar()

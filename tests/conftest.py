@@ -80,6 +80,10 @@ def needs(*modules: str) -> Callable[[Any], Any]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # What the reliability tests tried, for docs/reliability.md: written only where
+    # PROGBAR_RELIABILITY_JSON names a file (.ci/run's main run; see
+    # tests/reliability_report.py), so the page comes from that run, not a second one.
+    config.pluginmanager.import_plugin("support.reliability_plugin")
     config.addinivalue_line(
         "markers", "framework_case: needs a framework; left out of the core suite")
 
@@ -102,13 +106,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _skipped.append(f"{report.nodeid}: {reason}")
 
 
-# .ci/run installs every framework and sets PROGBAR_STRICT_SKIPS=1: a skipped test there
-# is a missing install step, not a pass.  Anywhere else -- a newcomer's machine, another
-# CI service that sets CI=true -- a test whose framework is absent skips with its reason.
+# .ci/run first runs the README's command with the test extra alone, where the tests of
+# the other extras' frameworks skip; PROGBAR_SKIPPED_FILE has that run list the files
+# that skipped something.  It then installs every framework and runs those files again
+# with PROGBAR_STRICT_SKIPS=1: a skipped test there is a missing install step, not a
+# pass.  Anywhere else -- a newcomer's machine, another CI service that sets CI=true --
+# a test whose framework is absent skips with its reason.
 STRICT_SKIPS = os.environ.get("PROGBAR_STRICT_SKIPS") == "1"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    listing = os.environ.get("PROGBAR_SKIPPED_FILE")
+    if listing:
+        files = sorted({line.split("::", 1)[0].split(":", 1)[0] for line in _skipped})
+        with open(listing, "w", encoding="utf-8") as f:
+            f.write("".join(name + "\n" for name in files))
     if STRICT_SKIPS and not CORE_ONLY and _skipped:
         print("\nPROGBAR_STRICT_SKIPS=1: no test may be skipped, but these were:")
         for line in _skipped:

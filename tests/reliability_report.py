@@ -3,6 +3,8 @@
     python tests/reliability_report.py            # print the page
     python tests/reliability_report.py --write    # write it to docs/reliability.md
     python tests/reliability_report.py --check    # fail unless docs/reliability.md is current
+    python tests/reliability_report.py --check --from FILE   # the same, from a run's
+        # results (PROGBAR_RELIABILITY_JSON=FILE python -m pytest), without running again
 
 The table is filled from the tests themselves: each test is tagged with what it tries
 (``support.reliability.reliability``) and counts its cases (``tick``); ``support.reliability_plugin``
@@ -89,8 +91,18 @@ def _without_timing(text: str) -> list[str]:
             for line in text.splitlines()]
 
 
+def from_file(path: str) -> tuple[dict[str, object], float, int]:
+    """The results a whole test run wrote (``PROGBAR_RELIABILITY_JSON``)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    failed = any(row["failed"] for row in data["rows"])
+    return data, float(data.get("seconds", 0.0)), 1 if failed else 0
+
+
 def main() -> int:
-    data, seconds, code = run()
+    if "--from" in sys.argv:
+        data, seconds, code = from_file(sys.argv[sys.argv.index("--from") + 1])
+    else:
+        data, seconds, code = run()
     text = markdown(data, seconds)
     if "--check" in sys.argv:
         old = PAGE.read_text(encoding="utf-8") if PAGE.exists() else ""

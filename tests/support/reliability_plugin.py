@@ -1,8 +1,8 @@
 """A pytest plugin that records what the reliability tests tried, for docs/reliability.md.
 
-Loaded only by ``tests/reliability_report.py`` (``-p support.reliability_plugin``); it writes
-``{"rows": [{"area", "what", "cases", "outcome", "tests"}]}`` to the path in
-``PROGBAR_RELIABILITY_JSON``.
+Loaded by ``tests/conftest.py`` in every run; where ``PROGBAR_RELIABILITY_JSON`` names
+a file it writes ``{"rows": [{"area", "what", "cases", "outcome", "tests"}], "seconds"}``
+there (the seconds the reliability tests took).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from support.reliability import CASES
 
 _results: dict[str, dict[str, Any]] = {}
+_seconds = [0.0]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -32,6 +33,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "what": tag[1],
             "outcome": report.outcome,
         }
+    if report.when == "call":
+        _seconds[0] += report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -49,4 +52,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         row["cases"] += CASES.get(nodeid, 0) or 1
         row[res["outcome"]] += 1
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"rows": list(rows.values())}, f, indent=1)
+        json.dump({"rows": list(rows.values()), "seconds": _seconds[0]}, f, indent=1)
