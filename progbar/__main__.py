@@ -61,14 +61,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdin is None or sys.stdin.isatty():  # nothing piped in: explain instead
         parser.print_help(sys.stderr)
         return 2
+    if sys.stdout is None:  # started with stdout closed (``>&-``)
+        _say("stdout is closed: there is nowhere to copy the input to")
+        return 1
     from ._pipe import copy_with_progress
 
     try:
+        # With stderr closed (``2>&-``) there is no bar: never one on stdout.
         copy_with_progress(sys.stdin.buffer, sys.stdout.buffer, sys.stderr,
                            total=args.total, count_bytes=args.bytes, unit=args.unit)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # stdout or stdin unusable (closed descriptor, full disk...)
+        _say(f"cannot copy the input: {exc.strerror or exc}")
+        return 1
     return 0
+
+
+def _say(message: str) -> None:
+    """One line on stderr, if there is one."""
+    if sys.stderr is not None:
+        print(f"progbar: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -428,22 +428,34 @@ def _decimals(scaled: float) -> int:
     return 2 if scaled < 9.995 else 1 if scaled < 99.95 else 0
 
 
-def format_scaled_count(current: float, target: float | None, unit: str, divisor: int) -> str:
-    """``1.20/3.50 GB``: count and target with SI (or binary, ``divisor=1024``)
-    prefixes, three significant figures, the count in the target's prefix;
-    ``500 MB`` with no target.  Below the first prefix, whole numbers stay whole."""
+def scaled_count_parts(current: float, target: float | None, divisor: int
+                       ) -> tuple[str, str | None, str]:
+    """``("1.20", "3.50", "G")``: count and target (None with no target) with the
+    prefix they share, three significant figures.  The prefix is the target's, or the
+    count's once the count has passed the target (``50.0/1.0 kB``, never
+    ``50000.00/1.00 kB``).  Below the first prefix, whole numbers stay whole."""
     if target is None:
         power, prefix = _prefix(current, divisor)
         if power == 0 and float(current).is_integer():
-            return f"{current:.0f} {unit}"
+            return f"{current:.0f}", None, ""
         scaled = current / divisor**power
-        return f"{scaled:.{_decimals(scaled)}f} {prefix}{unit}"
-    power, prefix = _prefix(target, divisor)
+        return f"{scaled:.{_decimals(scaled)}f}", None, prefix
+    larger = current if current > target else target
+    power, prefix = _prefix(larger, divisor)
     if power == 0 and float(target).is_integer() and float(current).is_integer():
-        return f"{current:.0f}/{target:.0f} {unit}"
-    top = target / divisor**power
-    places = _decimals(top)
-    return f"{current / divisor**power:.{places}f}/{top:.{places}f} {prefix}{unit}"
+        return f"{current:.0f}", f"{target:.0f}", ""
+    places = _decimals(larger / divisor**power)
+    return (f"{current / divisor**power:.{places}f}", f"{target / divisor**power:.{places}f}",
+            prefix)
+
+
+def format_scaled_count(current: float, target: float | None, unit: str, divisor: int) -> str:
+    """``1.20/3.50 GB``: count and target with SI (or binary, ``divisor=1024``)
+    prefixes (see :func:`scaled_count_parts`); ``500 MB`` with no target."""
+    count, total, prefix = scaled_count_parts(current, target, divisor)
+    if total is None:
+        return f"{count} {prefix}{unit}"
+    return f"{count}/{total} {prefix}{unit}"
 
 
 def format_scaled_rate(per_step: float, unit: str, divisor: int) -> str:
@@ -801,20 +813,38 @@ TEMPLATE_FIELDS = ("label", "count", "target", "percent", "bar", "elapsed", "eta
                    "unit", "metrics")
 
 
+# What each field looks like (all are text when a line is drawn): a template is tried
+# on these at construction, so a spec or conversion that cannot apply is found there.
+_SAMPLE_FIELDS = {"label": "train", "count": "12", "target": "100", "percent": " 12%",
+                  "bar": "", "elapsed": "0:01", "eta": "0:09", "rate": "9.8 step/s",
+                  "unit": "step", "metrics": "loss: 0.4132"}
+
+
 def check_template(template: str) -> None:
-    """A ``format=`` template's fields must be :data:`TEMPLATE_FIELDS`: a
-    ``ValueError`` that lists them otherwise."""
+    """A ``format=`` template's fields must be :data:`TEMPLATE_FIELDS`, each with a
+    format spec and conversion that apply to its text (``{bar}`` takes none: it takes
+    the width left): a ``ValueError`` that names the field otherwise."""
     from string import Formatter  # only where a template is given (imports re)
 
     try:
-        fields = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+        fields = [(name, spec, conv) for _, name, spec, conv in Formatter().parse(template)
+                  if name is not None]
     except ValueError as exc:
         raise ValueError(f"format={template!r} is not a valid template: {exc}") from None
-    for name in fields:
+    for name, spec, conv in fields:
         if name not in TEMPLATE_FIELDS:
             known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
             raise ValueError(
                 f"unknown field {{{name}}} in format={template!r}; the fields are {known}")
+        field = "{" + name + ("!" + conv if conv else "") + (":" + spec if spec else "") + "}"
+        if name == "bar" and (spec or conv):
+            raise ValueError(f"{field} in format={template!r}: {{bar}} takes no format spec "
+                             "or conversion (it takes the width left on the line)")
+        try:
+            field.format(**_SAMPLE_FIELDS)
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ValueError(f"{field} in format={template!r} cannot be drawn: {exc} "
+                             f"(the field {{{name}}} is text)") from None
 
 
 def format_template(
@@ -832,11 +862,9 @@ def format_template(
     record) is wrapped."""
     target = snap.target
     scale = snap.scale
-    power, prefix = _prefix(target if target is not None else snap.current, scale or 1000)
     if scale:
-        count, _, rest = format_scaled_count(snap.current, target, snap.unit, scale).partition(
-            "/" if target is not None else " ")
-        total = rest.rsplit(" ", 1)[0] if target is not None else "?"
+        count, scaled_total, prefix = scaled_count_parts(snap.current, target, scale)
+        total = scaled_total if scaled_total is not None else "?"
         unit = prefix + snap.unit
         rate = format_scaled_rate(snap.per_step, snap.unit, scale)
     else:

@@ -641,7 +641,7 @@ class Progbar(Counting, StallWatching, Generic[T]):
     def _summary(self, current: float | int, now: float, per_step: float) -> None:
         """The one line of a verbose=2 bar."""
         text = self._style.format_summary(
-            current, self._target, now, per_step, self._store.snapshot())
+            current, self._target, now, per_step, self._store.snapshot(), self._label)
         self._display.summary(self._labelled(text, 0, None)[0])
 
 

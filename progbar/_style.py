@@ -153,7 +153,8 @@ class Style:
         raise NotImplementedError
 
     def format_summary(self, current: float, target: float | None, now: float,
-                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]],
+                       label: str | None = None) -> str:
         raise NotImplementedError
 
     # -- shared helpers ---------------------------------------------------------
@@ -255,7 +256,8 @@ class KerasStyle(Style):
         )
 
     def format_summary(self, current: float, target: float | None, now: float,
-                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]],
+                       label: str | None = None) -> str:
         return fmt.format_keras_summary(
             self.snapshot(current, target, now, per_step, True, True, metrics))
 
@@ -305,7 +307,8 @@ class Keras2Style(Style):
         return fmt.format_keras2(snap, self.width, max_cells, with_bar, eta_up)
 
     def format_summary(self, current: float, target: float | None, now: float,
-                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]],
+                       label: str | None = None) -> str:
         return fmt.format_keras2_summary(
             self.snapshot(current, target, now, per_step, True, True, metrics))
 
@@ -361,7 +364,8 @@ class TfKerasStyle(Keras2Style):
         return fmt.format_tf_keras(snap, self.width, max_cells, with_bar, eta_up)
 
     def format_summary(self, current: float, target: float | None, now: float,
-                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]],
+                       label: str | None = None) -> str:
         snap = self.snapshot(current, target, now, per_step, True, True, metrics)
         return fmt.format_tf_keras_summary(snap, self._epoch_time)
 
@@ -456,8 +460,12 @@ class DefaultStyle(Style):
         )
 
     def format_summary(self, current: float, target: float | None, now: float,
-                       per_step: float, metrics: list[tuple[str, fmt.Shown]]) -> str:
+                       per_step: float, metrics: list[tuple[str, fmt.Shown]],
+                       label: str | None = None) -> str:
         snap = self.snapshot(current, target, now, per_step, True, False, metrics)
+        if self.template is not None:  # format= lays out this line too (no bar glyphs)
+            return fmt.format_template(snap, self.template, 0, self.glyphs, None, label,
+                                       False)[0]
         segs = fmt.format_default(snap, 0, self.glyphs, None, with_bar=False)
         return fmt.join_segments(segs, False)
 

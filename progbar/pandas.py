@@ -29,9 +29,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
-import pandas as pd
-from pandas.api.typing import DataFrameGroupBy, Expanding, Rolling, SeriesGroupBy
+try:
+    import numpy as np
+    import pandas as pd
+    from pandas.api.typing import DataFrameGroupBy, Expanding, Rolling, SeriesGroupBy
+except ModuleNotFoundError as exc:  # name pandas (numpy comes with it), as adapters do
+    raise ModuleNotFoundError(
+        f"progbar.pandas needs pandas (pip install pandas): {exc}", name="pandas") from exc
 
 from progbar import Progbar
 

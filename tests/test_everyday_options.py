@@ -38,6 +38,7 @@ def _log_bar(target: float | None, **options: object) -> tuple[Progbar[object], 
         (5e8, None, 1000, "500 MB"),
         (1536, None, 1024, "1.50 KiB"),
         (7, None, 1000, "7 B"),
+        (50_000, 1000, 1000, "50.0/1.0 kB"),  # far past its target: the count's prefix
     ],
 )
 def test_scaled_count_has_three_significant_figures_in_the_targets_prefix(
@@ -204,6 +205,41 @@ def test_a_template_with_scaled_units() -> None:
     bar.update(1.2e9)
     assert out.getvalue().splitlines()[-1] == "1.20/3.50 GB 45.1 MB/s"
     bar.close()
+
+
+def test_a_template_with_a_unit_name_of_two_words() -> None:
+    bar, out, clock = _log_bar(3.5e9, unit_name="raw B", unit_scale=True,
+                               format="{count}/{target} [{unit}]")
+    bar.update(1.2e9)
+    bar.close()
+    assert out.getvalue().splitlines()[-1] == "1.20/3.50 [Graw B]"
+
+
+@pytest.mark.parametrize(("template", "field"), [
+    ("{percent:d}", "{percent:d}"), ("{count:,}", "{count:,}"), ("{label!x}", "{label!x}"),
+    ("{count:{percent}}", "{count:{percent}}"), ("{bar:>5}", "{bar:>5}"), ("{bar!r}", "{bar!r}"),
+])
+def test_a_template_field_that_cannot_be_drawn_is_refused_at_once(template: str,
+                                                                   field: str) -> None:
+    # Once accepted, such a template failed at every render and the bar drew nothing,
+    # not even its final line.
+    with pytest.raises(ValueError) as caught:
+        Progbar(3, format=template)
+    assert field in str(caught.value)
+
+
+def test_a_template_with_specs_that_apply_to_text() -> None:
+    bar, out, clock = _log_bar(100, label="dl", format="{label:>4}|{count:>5}|{percent!s}")
+    bar.update(50)
+    bar.close()
+    assert out.getvalue().splitlines()[-1] == "  dl|   50| 50%"
+
+
+def test_verbose_2_lines_follow_the_template_with_their_label() -> None:
+    bar, out, clock = _log_bar(10, label="eval", verbose=2, format="{label} {count}/{target}")
+    bar.update(10, [("acc", 0.5)])
+    bar.close()
+    assert out.getvalue().splitlines() == ["eval 10/10"]
 
 
 def test_template_errors_name_the_known_fields() -> None:

@@ -103,3 +103,17 @@ def test_no_class_over_500_lines_and_no_function_over_80() -> None:
                 if lines > limit:
                     too_long.append(f"{path.name}:{node.name} {lines} lines")
     assert not too_long, too_long
+
+
+def test_progbar_pandas_without_pandas_names_pandas() -> None:
+    # Without pandas there is usually no numpy either: the error names pandas, what
+    # the user has to install, as every other adapter names its framework.
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['numpy'] = None; sys.modules['pandas'] = None\n"
+            "try:\n    import progbar.pandas\n"
+            "except ModuleNotFoundError as e:\n    print(e.name, '|', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=PACKAGE.parent).stdout
+    assert out.startswith("pandas | progbar.pandas needs pandas"), out

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,61 @@ def test_a_reader_that_goes_away_ends_the_copy_quietly() -> None:
     err = io.StringIO()
     copy_with_progress(io.BytesIO(b"x\n" * 10), Closed(), err, clock=FakeClock())
     assert "Traceback" not in err.getvalue()
+
+
+# --------------------------------------------------------------------------- odd descriptors
+
+
+def _sh(command: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["sh", "-c", command], input=data, capture_output=True, env=ENV,
+                          cwd=ROOT, timeout=60)
+
+
+def _waiting_in_select(pid: int) -> bool:
+    """Is the process asleep in select()/poll() (Linux: its wait channel)?"""
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            channel = f.read()
+    except OSError:
+        return False
+    return "select" in channel or "poll" in channel
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/wchan"), reason="needs Linux's /proc")
+def test_a_non_blocking_stdin_is_waited_on_not_taken_as_its_end() -> None:
+    # O_NONBLOCK left on the pipe by another process: a read that finds no data yet
+    # is not the end of the input.  The data is written only once the child is seen
+    # asleep waiting for it (an early exit fails the test at once).
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    child = subprocess.Popen([sys.executable, "-m", "progbar", "--bytes"], stdin=r,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=ROOT)
+    os.close(r)
+    data = bytes(range(256)) * 40
+    try:
+        deadline = time.monotonic() + 60
+        while not _waiting_in_select(child.pid):
+            assert child.poll() is None, "the copy ended on an empty non-blocking stdin"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)  # polling for the child's state, not timing anything
+        os.write(w, data)
+    finally:
+        os.close(w)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert out == data
+
+
+def test_with_stderr_closed_there_is_no_bar_and_stdout_is_the_input() -> None:
+    data = b"".join(b"%d\n" % i for i in range(5000))
+    proc = _sh(f"{sys.executable} -m progbar --total 5000 2>&-", data)
+    assert proc.returncode == 0
+    assert proc.stdout == data  # byte for byte: no bar on stdout
+
+
+def test_with_stdout_closed_one_clear_line_and_a_failure() -> None:
+    proc = _sh(f"{sys.executable} -m progbar >&-", b"x\n" * 100)
+    assert proc.returncode != 0
+    err = proc.stderr.decode()
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == ["progbar: stdout is closed: there is nowhere to copy the input to"]
