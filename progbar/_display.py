@@ -481,12 +481,19 @@ _exiting: list[bool] = []  # non-empty once the exit hook has run
 
 
 def _indicating(display: LiveDisplay) -> None:
-    """``display`` sets the terminal's indicator: clear it at exit (the hook is
-    registered at the first sequence, so that importing progbar registers nothing)."""
+    """``display`` sets the terminal's indicator: clear it at exit and on SIGTERM (the
+    hooks are registered at the first sequence, so that importing progbar registers
+    nothing)."""
     if not _indicators and not _exit_hook:
         import atexit
 
+        from ._workers import signals  # SIGTERM's handler and its list of last work
+
         atexit.register(_clear_at_exit)
+        # A scheduler's SIGTERM ends the process without atexit: clear it then too
+        # (where no one else handles SIGTERM; SIGKILL and os._exit cannot be cleaned).
+        signals.on_terminate(_clear_at_exit)
+        signals.install(watcher=False)
         _exit_hook.append(True)
     _indicators.add(display)
 

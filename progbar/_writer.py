@@ -156,17 +156,17 @@ def terminal_progress(stream: object) -> bool:
     or screen, for one set to pass it through; else on only where the terminal is
     known to show it (``WT_SESSION``, ``ConEmuANSI=ON``, ``TERM_PROGRAM`` ghostty or
     WezTerm, iTerm.app from 3.6.6) and not inside tmux or screen, which do not pass
-    it on."""
+    it on.  Never under ``TERM=dumb``."""
     forced = _env_flag("PROGBAR_TERMINAL_PROGRESS")
-    if forced is False or not isatty(stream if stream is not None else sys.stdout):
+    env = os.environ
+    term = env.get("TERM", "")
+    if forced is False or term == "dumb":  # TERM=dumb takes no escapes, forced or not
+        return False
+    if not isatty(stream if stream is not None else sys.stdout):
         return False
     if forced:
         return True
-    env = os.environ
-    term = env.get("TERM", "")
     if env.get("TMUX") or env.get("STY") or term.startswith(("screen", "tmux")):
-        return False
-    if term == "dumb":
         return False
     program = env.get("TERM_PROGRAM", "")
     if program.lower() in _PROGRESS_TERMINALS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -65,6 +66,7 @@ def terminal() -> Iterator[Any]:
     ({"PROGBAR_TERMINAL_PROGRESS": "1"}, True),  # forced: any terminal
     ({"PROGBAR_TERMINAL_PROGRESS": "1", "TMUX": "/tmp/tmux"}, True),  # forced wins there too
     ({"PROGBAR_TERMINAL_PROGRESS": "0", "WT_SESSION": "abc"}, False),
+    ({"PROGBAR_TERMINAL_PROGRESS": "1", "TERM": "dumb"}, False),  # no escapes, ever
 ])
 def test_on_only_where_the_terminal_is_known_to_show_it(
     terminal: Any, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], shown: bool,
@@ -181,6 +183,26 @@ def test_cleared_at_exit_when_a_bar_is_left_open() -> None:
     """
     seen = sequences(run_on_pty(code, env=WINDOWS_TERMINAL).raw)
     assert seen[-2:] == [(1, 37), (0, 0)]
+
+
+def test_cleared_when_a_scheduler_sends_sigterm() -> None:
+    # SIGTERM ends a process without running atexit: the indicator is cleared by the
+    # SIGTERM handler (installed with the first sequence, where no one else handles it).
+    code = """
+    import os, signal
+    from progbar import Progbar
+    t = [0.0]
+    bar = Progbar(100, clock=lambda: t[0])
+    for i in range(1, 38):
+        t[0] += 1.0
+        bar.update(i)
+    os.kill(os.getpid(), signal.SIGTERM)
+    print("not reached")
+    """
+    res = run_on_pty(code, env=WINDOWS_TERMINAL)
+    assert res.returncode == -signal.SIGTERM
+    assert "not reached" not in res.text
+    assert sequences(res.raw)[-2:] == [(1, 37), (0, 0)]
 
 
 LOOPS = {
