@@ -136,6 +136,10 @@ class Display(StreamOutput):
         with self.lock:
             self._leave_row(row)
 
+    def step_aside(self) -> None:
+        """Something else is about to write to the terminal directly (a stack dump):
+        leave the cursor at the start of a fresh line, below what is drawn."""
+
     def columns(self) -> int | None:
         return None
 
@@ -407,6 +411,17 @@ class LiveDisplay(Display):
                 pad = padding(self._prev, _longest(lines), self._cols)
                 self.emit("\r" + lines + pad + "\n" + cur.line)
                 self._prev = cur.cells
+
+    def step_aside(self) -> None:
+        with self.lock:
+            if self._block:
+                if self._drawn:
+                    self.emit("\n")
+                    self._drawn = 0  # the next frame starts below, moving up over nothing
+            elif self._cur is not None:
+                self.emit("\n")  # the line stays; the next frame starts a fresh one
+                self._cur = None
+                self._prev = 0
 
     def finish(self, row: Row) -> None:
         with self.lock:

@@ -294,6 +294,7 @@ class StallWatching:
         finally:
             self._lock.release()
         if dump is not None:
+            self._display.step_aside()  # on a terminal the dump starts on a line of its own
             dump_stacks(dump)  # outside the lock: stderr may block
 
     def _show_stall(self, watch: StallWatch, stalled: float | None, current: float | int,

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock, Screen, needs
-from support.ptyscreen import run_with_checkpoints, screen_lines
+from support.ptyscreen import run_on_pty, run_with_checkpoints, screen_lines
 
 from progbar import Progbar, _ticker, track
 from progbar._format import format_stall_line, format_stalled, format_step_time
@@ -412,6 +412,29 @@ def test_the_dump_without_a_file_descriptor_lists_every_thread(
     assert text.startswith("progbar: a header\n")
     assert "(MainThread), most recent call last:" in text
     assert "in test_the_dump_without_a_file_descriptor_lists_every_thread" in text
+
+
+def test_on_a_terminal_the_dump_starts_on_a_line_of_its_own() -> None:
+    code = """
+    import os
+    os.environ["PROGBAR_STALL_DUMP"] = "1"
+    from progbar import Progbar
+    t = [0.0]
+    bar = Progbar(1000, clock=lambda: t[0], stall_after=10)
+    for i in range(1, 6):
+        t[0] += 0.5
+        bar.update(i)
+    t[0] += 11.0
+    bar.tick()  # the stall: its dump goes to stderr, the same terminal
+    t[0] += 0.5
+    bar.update(6)
+    bar.close()
+    """
+    res = run_on_pty(code, rows=60)
+    rows = res.nonblank()
+    header = [row for row in rows if "progbar (rank 0" in row]
+    assert header and header[0].startswith("progbar (rank 0"), rows
+    assert rows[-1].startswith("   6/1000")  # the bar goes on below the dump
 
 
 def test_the_dump_comes_once_per_stall(monkeypatch: pytest.MonkeyPatch) -> None:
