@@ -18,9 +18,9 @@ import os
 import stat
 import warnings
 import weakref
-from threading import get_ident
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
+from . import _ticker
 from ._progbar import Progbar
 
 __all__ = ["ProgressFile", "open", "wrap_file"]
@@ -141,7 +141,11 @@ class ProgressFile:
         self.close()
 
     def __getattr__(self, name: str) -> Any:
-        # name, mode, fileno, tell, flush, readable, seekable... are the file's own
+        # name, mode, fileno, tell, flush, readable, seekable... are the file's own.
+        # (Not while the object is being built -- copy.copy() makes it without
+        # __init__ -- where asking for _file would come back here for ever.)
+        if name.startswith("__") or name in ("_file", "bar", "_add", "_start"):
+            raise AttributeError(name)
         return getattr(self._file, name)
 
     def __repr__(self) -> str:
@@ -151,20 +155,24 @@ class ProgressFile:
 class _Followed:
     """What ``progbar.open`` returns in a binary mode (a text file's ``buffer``): the
     standard library's file, whose position a bar follows (see ``Progbar.follow``).
-    Only ``close`` is ours: it closes the bar first (the position is read a last time,
-    exactly, while the file is open), then the file."""
+    Only ``close`` and ``detach`` are ours: each ends the bar first (the position is
+    read a last time, exactly, while the file is whole), then does its work."""
 
     bar: Progbar[Any]
-    closer: int | None = None  # the thread closing it: it reads the exact position
 
     def close(self) -> None:
         bar = self.__dict__.get("bar")
         try:
             if bar is not None:
-                self.closer = get_ident()
                 bar.close()
         finally:
             super().close()  # type: ignore[misc]
+
+    def detach(self) -> Any:
+        bar = self.__dict__.get("bar")
+        if bar is not None:
+            bar.close()  # what follows the raw file alone is not this file's count
+        return super().detach()  # type: ignore[misc]
 
 
 class _FollowedRaw(_Followed, io.FileIO):
@@ -184,23 +192,21 @@ class _FollowedRandom(_Followed, io.BufferedRandom):
 
 
 def _follow(binary: Any, raw: io.FileIO, bar: Progbar[Any]) -> None:
-    """Have ``bar`` follow ``binary``'s position.  The thread that opened the file, and
-    the one closing it, ask the binary layer (exact: what was read or written, buffered
-    bytes included; neither is inside one of its calls when it asks); any other thread
-    -- the ticker's, drawing -- asks the raw file, which takes no lock (the buffer's is
-    held through a whole read), so it is never kept waiting and sees a long ``read()``
-    progress; it is at most a buffer away.  Both are held weakly: a file dropped
-    unclosed is collected, and its close closes the bar."""
+    """Have ``bar`` follow ``binary``'s position.  Every thread but the ticker's asks
+    the binary layer (exact: what was read or written, buffered bytes included; a
+    thread asking while another is inside a read waits for that read to end).  The
+    ticker asks the raw file, which takes no lock (the buffer's is held through a
+    whole read), so it is never kept waiting and sees a long ``read()`` progress; it
+    is at most a buffer away.  Both are held weakly: a file dropped unclosed is
+    collected, and its close closes the bar."""
     binary.bar = bar
     start = binary.tell()
-    owner = get_ident()
     exact = weakref.ref(binary)
     near = weakref.ref(raw)
 
     def position() -> int:
-        me = get_ident()
         file: Any = exact()
-        if file is not None and (me == owner or me == file.closer):
+        if file is not None and not _ticker.on_ticker_thread():
             try:
                 moved: int = file.tell() - start
                 return moved
@@ -250,6 +256,8 @@ def open(
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
+    closefd: bool = True,
+    opener: Callable[[str, int], int] | None = None,
     **options: Any,
 ) -> IO[Any]:
     """Open a file as the built-in ``open`` does, with a bar of its size in bytes.
@@ -283,9 +291,10 @@ def open(
     follow = options.get("clock") is None and _regular_or_new(path)
     raw: Any
     if follow:
-        raw = _FollowedRaw(path, binary_mode.replace("b", ""))
+        raw = _FollowedRaw(path, binary_mode.replace("b", ""), closefd=closefd, opener=opener)
     else:
-        raw = _builtin_open(path, binary_mode, -1 if text and buffering == 1 else buffering)
+        raw = _builtin_open(path, binary_mode, -1 if text and buffering == 1 else buffering,
+                            closefd=closefd, opener=opener)
     try:
         if text:  # the text layer's own errors (an unknown encoding...), before a bar shows
             _check_text_options(encoding, errors, newline)

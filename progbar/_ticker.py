@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import time
-from _thread import allocate_lock
+from _thread import allocate_lock, get_ident
 from weakref import ref
 
 TYPE_CHECKING = False
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
         def after_fork(self) -> None: ...
 
-__all__ = ["IDLE_EXIT", "WATCH_ROUND", "register", "registered", "unregister", "watch", "watched"]
+__all__ = ["IDLE_EXIT", "WATCH_ROUND", "on_ticker_thread", "register", "registered",
+           "unregister", "watch", "watched"]
 
 _TICK = 0.02  # the shortest round, whatever the bars' intervals
 IDLE_EXIT = 1.0  # seconds with nothing to do before the thread ends
@@ -124,6 +125,12 @@ def watched() -> list[Tickable]:
 def thread() -> threading.Thread | None:
     """The ticker's thread while it runs, else None."""
     return _thread
+
+
+def on_ticker_thread() -> bool:
+    """Is the caller the ticker's thread (which must never wait on a lock)?"""
+    running = _thread
+    return running is not None and running.ident == get_ident()
 
 
 def _alive(entries: list[ref[Tickable]]) -> list[Tickable]:

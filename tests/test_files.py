@@ -294,21 +294,99 @@ def test_the_ticker_draws_a_followed_file_where_its_reads_are(data: Path) -> Non
     assert final(out).startswith("mid 10240/10240 100%")
 
 
-def test_other_threads_read_where_the_file_has_read_to(tmp_path: Path) -> None:
-    # The reading thread sees its own position; any other thread (the ticker) the raw
-    # file's offset, which takes no lock and also moves inside one long read() call.
+def test_other_threads_read_where_the_file_has_read_to(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every thread sees the exact position (buffered bytes not counted), the ticker
+    # alone the raw file's offset, which takes no lock and also moves inside one long
+    # read() call (it must never wait for a read to end).
+    from progbar import _ticker
+
     path = tmp_path / "big.bin"
     path.write_bytes(b"x" * 200_000)
     with progbar.open(path, verbose=0) as f:
         raw = f.raw
         f.read(150_000)
         f.read(10)  # a short read: the buffer reads ahead of it
-        seen_elsewhere: list[float] = []
-        t = threading.Thread(target=lambda: seen_elsewhere.append(f.bar.current))
+        ticker = threading.Thread(target=lambda: seen.append(("ticker", f.bar.current)))
+        other = threading.Thread(target=lambda: seen.append(("other", f.bar.current)))
+        monkeypatch.setattr(_ticker, "on_ticker_thread",
+                            lambda: threading.current_thread() is ticker)
+        seen: list[tuple[str, float]] = []
+        for t in (ticker, other):
+            t.start()
+            t.join()
+        assert seen == [("ticker", raw.tell()), ("other", 150_010)]
+        assert raw.tell() > 150_010 and f.bar.current == 150_010
+
+
+def test_a_file_opened_on_one_thread_and_read_on_another_is_exact(data: Path) -> None:
+    with progbar.open(data, verbose=0) as f:
+        got: list[float] = []
+
+        def read() -> None:
+            f.read(100)
+            got.append(f.bar.current)
+
+        t = threading.Thread(target=read)
         t.start()
         t.join()
-        assert seen_elsewhere == [raw.tell()] and raw.tell() > 150_010
-        assert f.bar.current == 150_010
+        assert got == [100] and f.tell() == 100
+
+
+@pytest.mark.parametrize("followed", [False, True], ids=["per-read", "followed"])
+def test_closefd_false_leaves_the_callers_descriptor_open(data: Path, followed: bool) -> None:
+    out = io.StringIO()
+    fd = os.open(data, os.O_RDONLY)
+    try:
+        opts = real_clock(out) if followed else options(out)
+        with progbar.open(fd, "rb", closefd=False, **opts) as f:
+            assert len(f.read()) == 10_240
+        os.fstat(fd)  # still open
+        assert final(out).startswith("10240/10240 100%")
+    finally:
+        os.close(fd)
+
+
+def test_opener_is_the_builtins(data: Path) -> None:
+    out = io.StringIO()
+    opened: list[str] = []
+
+    def opener(path: str, flags: int) -> int:
+        opened.append(path)
+        return os.open(path, flags)
+
+    with progbar.open(data, "rb", opener=opener, **real_clock(out)) as f:
+        f.read()
+    assert opened == [str(data)] and final(out).split()[:3] == ["data.bin", "10240/10240", "100%"]
+
+
+def test_closefd_false_with_a_name_is_refused_as_open_refuses_it(data: Path) -> None:
+    out = io.StringIO()
+    with pytest.raises(ValueError, match="closefd"):
+        progbar.open(data, "rb", closefd=False, **real_clock(out))
+    assert out.getvalue() == ""
+
+
+def test_detach_ends_the_bar_at_its_count(data: Path) -> None:
+    out = io.StringIO()
+    f = progbar.open(data, "rb", **real_clock(out))
+    f.read(100)
+    raw = f.detach()
+    try:
+        assert f.bar.closed
+        assert final(out).split()[:2] == ["data.bin", "100/10240"]
+    finally:
+        raw.close()
+
+
+def test_a_wrapped_file_can_be_copied(data: Path) -> None:
+    import copy
+
+    with data.open("rb") as raw:
+        f = progbar.wrap_file(raw, verbose=0)
+        twin = copy.copy(f)
+        assert twin.read(10) == bytes(range(10)) and twin.bar is f.bar
+        f.close()
 
 
 def test_a_fifo_is_counted_read_by_read(tmp_path: Path) -> None:
