@@ -21,6 +21,8 @@ class _AsyncCount:
 
     __slots__ = ("steps",)
 
+    owns_count = False  # the loop moves the bar with update(): add() adds to it
+
     def __init__(self, steps: float | int) -> None:
         self.steps = steps  # the items whose bodies ended
 

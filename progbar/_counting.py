@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     class Loop(Protocol):
         """A running loop (``TrackLoop``, async's, or a ``FollowedCount``): it owns the count."""
 
+        owns_count: bool  # add() moves the count from count(), not from the bar's own
+
         def count(self) -> float | int: ...
 
 __all__ = ["NO_FAST", "Counting", "FollowedCount", "check_current"]
@@ -75,6 +77,8 @@ class FollowedCount:
     moves it calls nothing (see ``Progbar.follow``)."""
 
     __slots__ = ("position", "base", "last")
+
+    owns_count = True
 
     def __init__(self, position: Callable[[], float | int], base: float | int) -> None:
         self.position = position
@@ -134,7 +138,7 @@ class Counting:
         # The loop running now (a TrackLoop, async's, a FollowedCount), which owns the
         # count while it runs (see ``current``); None outside a loop.
         self._loop = None
-        self._lock = RLock()  # the count and the store: every write holds it
+        self._new_lock()
         self._ticking = False  # registered with the ticker (see _ticker)
         self._tick_mark: float | int | None = None  # count the ticker last drew
         self._tick_moved = 0.0  # when the ticker last saw the count move
@@ -143,6 +147,14 @@ class Counting:
         # A failure while drawing this bar (a formatting bug) silences this bar only;
         # a stream that fails silences its display (every bar on it).
         self._broken = False
+
+    def _new_lock(self) -> None:
+        """The lock of the count and the store: every write to them holds it.  Its
+        bound methods are kept, since ``acquire()``/``release()`` cost half of what
+        ``with`` costs on the hot calls (``with self._lock`` serves everywhere else)."""
+        self._lock = RLock()
+        self._lock_acquire = self._lock.acquire
+        self._lock_release = self._lock.release
 
     def _display_dead(self) -> bool:
         """Nothing more is drawn for this bar: it failed, or its stream did."""
@@ -179,37 +191,61 @@ class Counting:
         # skip the full check.
         if cls is not int and (cls is not float or current - current != 0.0):
             current = check_current(current)
+        self._lock_acquire()  # (bound methods: half the cost of ``with`` here)
+        try:
+            prev = self._seen
+            # The usual call: a step forward, short of ``_lim`` (which is never past
+            # the target, and -inf while a loop owns the count).  Nothing is due.
+            if finalize is None and prev < current < self._lim:
+                if values:
+                    step = current - prev
+                    self._store.record(values, step if step >= 1 else 1)
+                self._seen = current
+                return
+            self._update_due(current, values, finalize)
+        finally:
+            self._lock_release()
+
+    def _update_due(self, current: float | int, values: Values | None,
+                    finalize: bool | None) -> None:
+        """update() where something may be due (under the lock): a finalizing step,
+        ``_lim`` reached, a step back, a loop's count."""
         if finalize is not None and finalize is not True and finalize is not False:
             finalize = bool(finalize)
-        with self._lock:
-            prev = self._seen if self._loop is None else self.current
-            step = current - prev
-            if finalize is None:
-                target = self._target
-                finalize = target is not None and current >= target
-            if values:
-                self._store.record(values, step if step >= 1 else 1,
-                                   finalize and self._keras_finalize)
-            self._seen = current
-            if finalize or not prev < current < self._lim:
-                self._due(current, finalize, step)
+        prev = self._seen if self._loop is None else self.current
+        step = current - prev
+        if finalize is None:
+            target = self._target
+            finalize = target is not None and current >= target
+        if values:
+            self._store.record(values, step if step >= 1 else 1,
+                               finalize and self._keras_finalize)
+        self._seen = current
+        if finalize or not prev < current < self._lim:
+            self._due(current, finalize, step)
 
     def add(self, n: float | int = 1, values: Values | None = None) -> None:
         """``update(current + n, values)``; safe to call from several threads."""
         if type(n) is not int and (type(n) is not float or n - n != 0.0):
             n = check_current(n)
-        with self._lock:
-            loop = self._loop
-            if isinstance(loop, (TrackLoop, FollowedCount)):  # the count is the loop's
-                self.update(self.current + n, values)
-                return
+        self._lock_acquire()
+        try:
             current = self._seen + n
+            if 0 < n and current < self._lim:  # the usual call: nothing due (see update)
+                if values:
+                    self._store.record(values, n if n >= 1 else 1)
+                self._seen = current
+                return
+            if self._loop is not None and self._loop.owns_count:  # a track loop's, a file's
+                self._update_due(self.current + n, values, None)
+                return
             if values:
                 self._store.record(values, n if n >= 1 else 1)
             self._seen = current
-            if not 0 < n or current >= self._lim:
-                target = self._target
-                self._due(current, target is not None and current >= target, n)
+            target = self._target
+            self._due(current, target is not None and current >= target, n)
+        finally:
+            self._lock_release()
 
     def log(self, values: Values | None = None, /, **metrics: Any) -> None:
         """Record metrics for the step in progress, without moving the bar.
@@ -218,7 +254,8 @@ class Counting:
         for the steps since the previous ``log()`` (one, in a loop that logs once per
         step; logs within one step each count once).
         """
-        with self._lock:
+        self._lock_acquire()
+        try:
             loop = self._loop
             if loop is None:
                 step = self._seen
@@ -229,12 +266,13 @@ class Counting:
             weight = step - self._log_mark
             if weight < 1:
                 weight = 1
-            store = self._store
             if values:
-                store.record(values, weight)
+                self._store.record(values, weight)
             if metrics:
-                store.record(metrics, weight)
+                self._store.record(metrics, weight)
             self._log_mark = step
+        finally:
+            self._lock_release()
 
     def _due(self, current: float | int, finalize: bool, step: float | int = 1) -> None:
         """The slow path of the count (under the lock): read the clock if it is time
@@ -467,7 +505,7 @@ class Counting:
         """In a child after ``fork()``: locks the parent's threads may have held are
         replaced (the ticker may have been drawing this bar, holding its display's
         lock too), and the bar is off the ticker."""
-        self._lock = RLock()
+        self._new_lock()
         self._ticking = False
         self._stall = None  # the parent watches its own bars
         self._display.after_fork()

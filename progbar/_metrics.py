@@ -307,25 +307,26 @@ class MetricStore:
         pairs: Iterable[tuple[Any, Any]] = values  # type: ignore[assignment]
         if type(values) is dict:
             pairs = values.items()
-        elif type(values) is list:  # checked as it is, without a copy (the usual call)
-            for pair in values:
-                if type(pair) is not tuple or len(pair) != 2:
-                    pairs = as_pairs(values)
-                    break
+        elif type(values) is list:
+            try:  # every pair unpacks, before anything is recorded (no copy made)
+                for _name, _value in values:
+                    pass
+            except (TypeError, ValueError):
+                pairs = as_pairs(values)  # raises the clear error
         else:
             pairs = as_pairs(values)
         numeric = self._numeric
         for name, v in pairs:
-            if not replace and (type(v) is float or type(v) is int):
-                entry = numeric.get(name) if type(name) is str else None
-                if entry is not None:  # an averaged number seen before: the usual case
-                    try:
+            cls = type(v)
+            if (cls is float or cls is int) and not replace:
+                try:
+                    entry = numeric.get(name)
+                    if entry is not None:  # an averaged number seen before: the usual case
                         entry[0] += v * weight
-                    except ArithmeticError:  # an int too big for a float: below
-                        pass
-                    else:
                         entry[1] += weight
                         continue
+                except (TypeError, ArithmeticError):  # an unhashable name; an int beyond
+                    pass  # a float's range: the general rule below
             self._record_one(name, v, weight, replace)
 
     def _record_one(self, name: object, value: Any, weight: float, replace: bool) -> None:

@@ -58,6 +58,8 @@ class TrackLoop:
 
     __slots__ = ("source", "exact", "top", "grows", "base", "end")
 
+    owns_count = True  # add() inside the loop moves the count from the loop's count
+
     def __init__(self, iterable: Iterable[Any], base: float | int) -> None:
         it = iter(iterable)
         grows: list[Any] | None = None
@@ -97,8 +99,12 @@ class TrackLoop:
     def count(self) -> float | int:
         """Steps done so far: bodies that ended -- one less than :meth:`handed`, the
         item whose body runs (or whose pull is under way) -- never below the count
-        the loop started at."""
-        done = self.handed() - 1
+        the loop started at.  (``handed() - 1``, written out: ``bar.current`` reads it
+        inside the loop, where a call more shows.)"""
+        done = self.top - self.exact.__length_hint__()
+        grows = self.grows
+        if grows is not None:
+            done += len(grows)
         return done if done > self.base else self.base
 
     def chunks(
