@@ -655,6 +655,26 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
         bar.close()
         return n
 
+    class Locked:
+        """The floor of a thread-safe add: a method that takes a lock and lets it go."""
+
+        def __init__(self) -> None:
+            lock = threading.RLock()
+            self.acquire, self.release = lock.acquire, lock.release
+
+        def add(self, k: int) -> None:
+            self.acquire()
+            try:
+                pass
+            finally:
+                self.release()
+
+    def locked_floor() -> int:
+        add = Locked().add
+        for _ in range(n):
+            add(1)
+        return n
+
     def bare_track() -> int:
         for _ in track(range(n), file=tty.file, dynamic=True):
             pass
@@ -687,6 +707,7 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
         "no-op call (i, [loss, acc])": base_pairs,
         "no-op call (1)": base_one,
         "progbar bar.add(1)": add_one,
+        "floor: a method that takes a lock (1)": locked_floor,
         "bare track loop": bare_track,
         "progbar track + bar.current": track_current,
         "progbar track + a plain @property read": track_property,
@@ -718,6 +739,7 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
         "progbar track + bar.log(loss=, acc=)": "bare for loop",
         "keras Progbar.update(i, [loss, acc])": "no-op call (i, [loss, acc])",
         "progbar bar.add(1)": "no-op call (1)",
+        "floor: a method that takes a lock (1)": "no-op call (1)",
         "tqdm update(1)": "no-op call (1)",
         "progbar track + bar.current": "bare track loop",
         "progbar track + a plain @property read": "bare track loop",
@@ -738,6 +760,8 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
                              "no-op call (i, [loss, acc])")
             ratio = (f"{r:.2f}× keras update (target ≤ 0.75); "
                      f"{r_kw:.2f}× above a no-op keyword call")
+        elif name.startswith("floor: a method") and "tqdm update(1)" in res:
+            ratio = f"{net_ratio(res, name, base or '', 'tqdm update(1)'):.2f}× tqdm"
         elif name == "progbar bar.add(1)" and "tqdm update(1)" in res:
             ratio = f"{net_ratio(res, name, base or '', 'tqdm update(1)'):.2f}× tqdm (target ≤ 1)"
         elif name == "progbar track + bar.current":
@@ -746,7 +770,8 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[list[str]]:
             ratio = f"{r:.2f}× a plain @property read (target ≤ 3)"
         rows.append([
             "10. loops people write", name,
-            "-" if name.startswith(("no-op", "bare")) and "track" not in name else "live pty",
+            "-" if name.startswith(("no-op", "bare", "floor")) and "track" not in name
+            else "live pty",
             fmt_ns(min(ts)), fmt_ns(statistics.median(ts)), net, ratio,
         ])
     return rows
