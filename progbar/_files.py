@@ -272,16 +272,8 @@ def open(
     unknown when writing a new file.  ``options`` are :class:`progbar.Progbar`'s; the
     label defaults to the file's name.  Closing the file closes the bar.
     """
-    _check_mode(mode)
+    buffering = _check_arguments(mode, buffering, encoding, errors, newline)
     text = "b" not in mode
-    if text and buffering == 0:
-        raise ValueError("can't have unbuffered text I/O")
-    if not text and (encoding is not None or errors is not None or newline is not None):
-        raise ValueError("binary mode doesn't take an encoding, errors or newline argument")
-    if not text and buffering == 1:
-        warnings.warn("line buffering (buffering=1) isn't supported in binary mode, the "
-                      "default buffer size will be used", RuntimeWarning, stacklevel=2)
-        buffering = -1
     if isinstance(path, os.PathLike):
         path = os.fspath(path)  # (the file's name is the str or bytes, as the built-in's)
     binary_mode = mode.replace("t", "") + ("b" if text else "")
@@ -330,6 +322,24 @@ def open(
         raise
     text_file.mode = mode  # type: ignore[misc]  # (as the built-in's text file has it)
     return text_file
+
+
+def _check_arguments(mode: object, buffering: int, encoding: str | None, errors: str | None,
+                     newline: str | None) -> int:
+    """The built-in ``open``'s checks of its arguments, with its errors and its warning;
+    the buffering to use."""
+    _check_mode(mode)
+    assert isinstance(mode, str)
+    text = "b" not in mode
+    if text and buffering == 0:
+        raise ValueError("can't have unbuffered text I/O")
+    if not text and (encoding is not None or errors is not None or newline is not None):
+        raise ValueError("binary mode doesn't take an encoding, errors or newline argument")
+    if not text and buffering == 1:
+        warnings.warn("line buffering (buffering=1) isn't supported in binary mode, the "
+                      "default buffer size will be used", RuntimeWarning, stacklevel=3)
+        buffering = -1
+    return buffering
 
 
 def _check_mode(mode: object) -> None:

@@ -326,3 +326,24 @@ def test_track_odd_iterables(case: str) -> None:
     assert out.getvalue().endswith("\n")
 
 
+
+
+def test_a_bar_that_fails_to_draw_goes_quiet_alone() -> None:
+    # One bar's drawing bug (here: its style raises) silences that bar only; the other
+    # bar on the same stream keeps drawing, and neither loop sees an error.
+    out = io.StringIO()
+    broken = Progbar(10, file=out, dynamic=False, interval=0, label="broken")
+    healthy = Progbar(10, file=out, dynamic=False, interval=0, label="healthy")
+
+    def fail(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("a formatting bug")
+
+    broken._style.format_line = fail  # type: ignore[method-assign]
+    for step in range(1, 11):
+        broken.update(step)
+        healthy.update(step)
+    broken.close()
+    healthy.close()
+    lines = out.getvalue().splitlines()
+    assert not any(line.startswith("broken") for line in lines)
+    assert lines[-1].startswith("healthy 10/10 100%")
