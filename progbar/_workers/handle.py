@@ -509,10 +509,21 @@ class Handle:
         """``n`` more steps done; ``values`` as in ``Progbar.add``."""
         c = self._c
         if c is not None and c.live and values is None:
-            # The hot path: one sum under the client's lock.  No clock, no I/O (the
-            # sender thread does those once per interval).
-            with c.lock:
+            # The hot path: one sum under the client's lock (``with c.lock``, inlined:
+            # half the cost).  No clock, no I/O (the sender thread does those once per
+            # interval).
+            guard = c.lock
+            main = _get_ident() == MAIN_IDENT[0]
+            if main:
+                guard.main_inside += 1
+            guard.lock.acquire()
+            try:
                 c.main.n += n
+            finally:
+                guard.lock.release()
+                if main:
+                    guard.main_inside -= 1
+                    main_left()
             return
         self._client().add(0, n, values)
 
