@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["Pty", "Recorder", "Row", "fmt_ns", "keras", "net_ratio", "rich_console",
-           "rich_progress", "round_robin", "tqdm_mod"]
+__all__ = ["Pty", "Recorder", "Row", "add_loop", "fmt_ns", "keras", "keras_update_loop",
+           "net_ratio", "rich_console", "rich_progress", "round_robin", "tqdm_mod"]
 
 
 @dataclass
@@ -130,3 +130,34 @@ def net_ratio(res: dict[str, list[float]], ours: str, base: str, peer: str,
 
 def fmt_ns(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+
+def keras_update_loop(n: int, file: Any) -> Callable[[], int]:
+    """``keras.utils.Progbar(n).update(i, [loss, acc])`` for i in 1..n, drawn on ``file``
+    (Keras writes to stdout)."""
+    import contextlib
+
+    def run() -> int:
+        with contextlib.redirect_stdout(file):
+            bar = keras.utils.Progbar(n)
+            up = bar.update
+            for i in range(1, n + 1):
+                up(i, [("loss", 0.5), ("acc", 0.9)])
+        return n
+
+    return run
+
+
+def add_loop(n: int, file: Any) -> Callable[[], int]:
+    """``bar.add(1)`` n times on a live progbar bar drawn on ``file``."""
+    from progbar import Progbar
+
+    def run() -> int:
+        bar = Progbar(n, file=file, dynamic=True)
+        add = bar.add
+        for _ in range(n):
+            add(1)
+        bar.close()
+        return n
+
+    return run

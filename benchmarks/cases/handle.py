@@ -9,7 +9,7 @@ from typing import Any
 
 from progbar import Progbar
 
-from .common import Pty, Row, fmt_ns, round_robin
+from .common import Pty, Row, add_loop, fmt_ns, round_robin
 
 
 def case_handle(n: int, rounds: int, tty: Pty) -> list[Row]:
@@ -29,14 +29,6 @@ def case_handle(n: int, rounds: int, tty: Pty) -> list[Row]:
             noop(1)
         return n
 
-    def local() -> int:
-        bar = Progbar(n, file=tty.file, dynamic=True)
-        add = bar.add
-        for _ in range(n):
-            add(1)
-        bar.close()
-        return n
-
     def via_handle() -> int:
         bar = Progbar(n, file=tty.file, dynamic=True)
         add = bar.handle().add
@@ -45,7 +37,7 @@ def case_handle(n: int, rounds: int, tty: Pty) -> list[Row]:
         bar.close()
         return n
 
-    res = round_robin({"no-op call": base, "local bar.add(1)": local,
+    res = round_robin({"no-op call": base, "local bar.add(1)": add_loop(n, tty.file),
                        "worker handle.add(1)": via_handle}, rounds)
 
     def in_worker(h: Any, conn: Any) -> None:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import threading
 from typing import Any, Callable
 
-from progbar import Progbar, track
+from progbar import track
 
-from .common import Pty, Row, fmt_ns, keras, net_ratio, round_robin, tqdm_mod
+from .common import (
+    Pty,
+    Row,
+    add_loop,
+    fmt_ns,
+    keras,
+    keras_update_loop,
+    net_ratio,
+    round_robin,
+    tqdm_mod,
+)
 
 
 def case_loop(n: int, rounds: int, tty: Pty) -> list[Row]:
@@ -55,14 +64,6 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[Row]:
     def base_one() -> int:
         for _ in range(n):
             noop_one(1)
-        return n
-
-    def add_one() -> int:
-        bar = Progbar(n, file=tty.file, dynamic=True)
-        add = bar.add
-        for _ in range(n):
-            add(1)
-        bar.close()
         return n
 
     class Locked:
@@ -116,23 +117,14 @@ def case_loop(n: int, rounds: int, tty: Pty) -> list[Row]:
         "progbar track + bar.log(loss=, acc=)": track_log,
         "no-op call (i, [loss, acc])": base_pairs,
         "no-op call (1)": base_one,
-        "progbar bar.add(1)": add_one,
+        "progbar bar.add(1)": add_loop(n, tty.file),
         "floor: a method that takes a lock (1)": locked_floor,
         "bare track loop": bare_track,
         "progbar track + bar.current": track_current,
         "progbar track + a plain @property read": track_property,
     }
     if keras is not None:
-
-        def kr() -> int:
-            with contextlib.redirect_stdout(tty.file):
-                bar = keras.utils.Progbar(n)
-                up = bar.update
-                for i in range(1, n + 1):
-                    up(i, [("loss", 0.5), ("acc", 0.9)])
-            return n
-
-        variants["keras Progbar.update(i, [loss, acc])"] = kr
+        variants["keras Progbar.update(i, [loss, acc])"] = keras_update_loop(n, tty.file)
     if tqdm_mod is not None:
 
         def tq() -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import threading
 from typing import Any, Callable
 
 from progbar import Progbar
 
-from .common import Pty, Row, fmt_ns, keras, net_ratio, round_robin, tqdm_mod
+from .common import Pty, Row, fmt_ns, keras, keras_update_loop, net_ratio, round_robin, tqdm_mod
 
 
 def case_metrics(n: int, rounds: int, tty: Pty, null: Any) -> list[Row]:
@@ -66,16 +65,7 @@ def case_metrics(n: int, rounds: int, tty: Pty, null: Any) -> list[Row]:
         "progbar keras style · live pty": ours(file=tty.file, dynamic=True, style="keras"),
     }
     if keras is not None:
-
-        def kr() -> int:
-            with contextlib.redirect_stdout(tty.file):
-                bar = keras.utils.Progbar(n)
-                up = bar.update
-                for i in range(1, n + 1):
-                    up(i, [("loss", 0.5), ("acc", 0.9)])
-            return n
-
-        variants["keras Progbar.update · live pty"] = kr
+        variants["keras Progbar.update · live pty"] = keras_update_loop(n, tty.file)
     if tqdm_mod is not None:
 
         def tq() -> int:
