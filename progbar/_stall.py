@@ -274,11 +274,23 @@ class StallWatching:
                 self._stop_ticking()  # finished: nothing to watch
                 return
             was = watch.stalled
-            # The slow path saw this count arrive (exact); else the ticker sees it now.
-            watch.step(current, self._moved_at if current == self._moved_count else now)
+            # The pace the bar's own clock readings show (the slow path notes when each
+            # count it sees arrived): exact times, unlike what the watch sees late.
+            seen = self._moved_count - self._initial
+            pace = max(self._moved_at - self._start, 0.0) / seen if seen > 0 else None
+            if current == self._moved_count:  # the slow path saw it arrive: exact
+                at = self._moved_at
+            elif pace is not None and current > self._moved_count:
+                # Steps no clock was read for (inside a track() chunk, between two
+                # strides): dated at that pace, never later than now.
+                at = min(now, self._moved_at + (current - self._moved_count) * pace)
+            else:
+                at = now
+            watch.step(current, at)
             per_step = self._step_time
             if per_step <= 0 and current > self._initial:  # no line yet: the mean so far
-                per_step = max(watch.last_step - self._start, 0.0) / (current - self._initial)
+                per_step = pace if pace is not None else (
+                    max(watch.last_step - self._start, 0.0) / (current - self._initial))
             stalled = watch.check(now, per_step)
             if stalled is None:
                 if was:

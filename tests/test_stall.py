@@ -506,3 +506,24 @@ def test_a_dataloader_whose_worker_blocks_dumps_where_the_loop_waits(tmp_path: A
     assert "torch/utils/data/dataloader.py" in main_thread and "_next_data" in main_thread
     assert (log + out).splitlines()[-1].startswith("train 6/6 100% ")
     assert proc.returncode == 0
+
+
+def test_a_log_dates_a_stall_from_the_last_step_and_reports_the_true_pace() -> None:
+    # Inside a track() chunk the count moves with no clock read; the watch first sees
+    # the last steps at its own turn.  The stall is dated from when they happened (at
+    # the pace the loop showed), not from when the watch saw them, and the log line
+    # says the true step time (it read the time since the start spread over the steps:
+    # ten and more times too long for a short, fast run).
+    clock, out = FakeClock(0.0), io.StringIO()
+    source = (i for i in range(1000))
+    bar = track(source, target=1000, label="train", file=out, dynamic=False, clock=clock,
+                stall_after=2.0)
+    lines: list[str] = []
+    for i in bar:
+        if i == 200:  # 200 steps done; the 201st hangs
+            clock.now += 3.0
+            bar.tick()  # the watch's turn: 200 steps, the last one 3 s ago
+            lines = stall_lines(out)
+            break
+        clock.now += 0.001  # the body: 1 ms a step
+    assert lines == ["train 200/1000 stalled for 0:02 (steps took 1.00 ms)"], lines
