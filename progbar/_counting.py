@@ -123,6 +123,9 @@ class Counting:
     def close(self) -> None:
         raise NotImplementedError  # the bar's: its last line
 
+    def state(self, blocking: bool = True) -> dict[str, Any] | None:
+        raise NotImplementedError  # the bar's: what `progbar watch` shows of it
+
 
     def _start_counting(self, store: MetricStore, initial: float | int) -> None:
         """The counting state of a new bar at ``initial``, its metrics in ``store``."""

@@ -76,6 +76,10 @@ class Row:
     def alive(self) -> bool:
         return self._bar is None or self._bar() is not None
 
+    def bar(self) -> Any:
+        """The bar this row is the place of, or None (gone, or none was given)."""
+        return self._bar() if self._bar is not None else None
+
     def to_ascii(self) -> None:
         """The stream cannot encode the bar's glyphs: its bar draws in ASCII from now."""
         bar = self._bar() if self._bar is not None else None
@@ -675,6 +679,28 @@ def _forget(display: Display) -> None:
         for key, value in list(_displays.items()):
             if value is display:
                 del _displays[key]
+
+
+def shown_bars() -> list[Any]:
+    """Every bar that has a place on a display now (a live line, a log, a notebook
+    row), display by display in the order they took it: what ``progbar watch`` shows.
+    A display busy drawing this instant is left out of this reading (never waited for:
+    the ticker asks)."""
+    _check_fork()
+    with _registry_lock:
+        displays = list(_displays.values())
+    bars = []
+    for display in displays:
+        if display.dead or display.fork_generation != forks():
+            continue
+        if not display.lock.acquire(blocking=False):
+            continue
+        try:
+            rows = list(display.rows)
+        finally:
+            display.lock.release()
+        bars += [bar for bar in (row.bar() for row in rows) if bar is not None]
+    return bars
 
 
 def newest_live_display() -> LiveDisplay | None:

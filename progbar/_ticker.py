@@ -13,6 +13,9 @@ Its contract with a bar, the whole of it:
 * in a child process after ``fork()`` it calls ``bar.after_fork()`` for each bar that
   was registered (their locks may be held by a thread the child does not have), and
   forgets them all.
+* once bars have run for two seconds, each round calls ``_watch.serve()``, which may ask
+  the displays' bars for ``bar.state(blocking=False)`` while someone runs
+  ``progbar watch``.
 
 A bar is registered in one of two ways: :func:`register` (drawn: ticked every round,
 whose length is the shortest ``interval``) or :func:`watch` (only watched for a stall,
@@ -34,7 +37,7 @@ from weakref import ref
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
-    from typing import Protocol
+    from typing import Any, Protocol
 
     class Tickable(Protocol):
         """What the ticker asks of a bar (see the module docstring)."""
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
 
         def after_fork(self) -> None: ...
 
+        def state(self, blocking: bool = True) -> dict[str, object] | None: ...
+
 __all__ = ["IDLE_EXIT", "WATCH_ROUND", "on_ticker_thread", "register", "registered",
            "unregister", "watch", "watched"]
 
@@ -53,6 +58,11 @@ _TICK = 0.02  # the shortest round, whatever the bars' intervals
 IDLE_EXIT = 1.0  # seconds with nothing to do before the thread ends
 _MAX_ROUND = 1.0  # the longest round, whatever the bars' intervals
 WATCH_ROUND = 0.5  # seconds between two ticks of a watched bar (a stall's clock ticks)
+# Bars that have run this long are published for `progbar watch` (see _watch; the same
+# number as its PUBLISH_AFTER, kept here so that _watch loads only then).
+_PUBLISH_AFTER = 2.0
+_publish_at = [float("inf")]  # when this run of the thread starts publishing
+_served: list[Any] = []  # the _watch module, once loaded
 
 _bars: list[ref[Tickable]] = []  # drawn bars, in registration order: newest last
 _watched: list[ref[Tickable]] = []  # bars only watched for a stall
@@ -145,6 +155,7 @@ def _run() -> None:
     global _thread
     wake = _wake
     assert wake is not None
+    _publish_at[0] = time.monotonic() + _PUBLISH_AFTER
     while True:
         try:
             pause = _pause()
@@ -170,6 +181,8 @@ def _pause() -> float | None:
         pauses = [bar.interval for bar in bars]
         if _alive(_watched):
             pauses.append(WATCH_ROUND)
+    if pauses and _served and _served[0].watching():  # someone runs `progbar watch`
+        pauses.append(_served[0].SEND_EVERY)
     return min(pauses) if pauses else None
 
 
@@ -186,6 +199,12 @@ def _round() -> None:
             _next_watch = now + WATCH_ROUND * 0.9  # (a round a little late still ticks)
     for bar in due:
         bar.tick()
+    if now >= _publish_at[0]:  # bars have run a while: `progbar watch` may see them
+        from . import _watch  # (loaded only then: sockets and JSON)
+
+        if not _served:
+            _served.append(_watch)
+        _watch.serve()
 
 
 def _after_fork_in_child() -> None:

@@ -20,6 +20,9 @@ for _name in ("PROGBAR_DYNAMIC", "PROGBAR_DISABLE", "PROGBAR_LOG_INTERVAL", "NO_
               "WT_SESSION", "ConEmuANSI", "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TMUX",
               "STY"):
     os.environ.pop(_name, None)
+# The suite's own bars never publish for `progbar watch` (tests/test_watch.py turns it
+# on for the jobs it starts): a long test would otherwise leave sockets to find.
+os.environ["PROGBAR_WATCH"] = "0"
 
 settings.register_profile(
     "ci",

@@ -22,6 +22,7 @@ from .pool import case_pool
 from .render import case_render
 from .tensors import case_tensors
 from .thread_map import case_map
+from .watching import case_watching
 from .wrapping import case_wrapping
 
 __all__ = ["CASES", "TARGETS", "Case", "Row", "Shared", "Target"]
@@ -182,6 +183,11 @@ CASES: list[Case] = [
         Target("1,000 short tasks on a pool of 32, each `handle.add(1, [(loss, v)])`",
                "≤ 1.3 × the same pool without progbar",
                ratio_at_most("13. ", "pool.map + handle.add", 1.3)),
+    )),
+    Case(14, lambda s, q: case_watching(20_000 if q else 20_000_000, 2 if q else 3, s.tty), (
+        Target("`track` publishing for `progbar watch`, nobody watching",
+               "≤ 1.05 × with `PROGBAR_WATCH=0`",
+               ratio_at_most("14. ", "track, PROGBAR_WATCH on, nobody watching", 1.05)),
     )),
 ]
 TARGETS: list[Target] = [t for case in CASES for t in case.targets]
