@@ -1,4 +1,5 @@
-"""The count and the hot calls: ``update()``, ``add()``, ``log()`` and ``current``,
+"""The count and the hot calls: ``update()``, ``add()``, ``log()`` and ``current``; the
+readings of the count (``rate``, ``eta``, ``state()``); the loops that own the count;
 and the ticker's side of a bar (the count drawn on time, ``tick()``).
 
 :class:`Counting` is the part of a bar that runs per step, the base of ``Progbar``.
@@ -28,9 +29,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
-    from ._display import Display
+    from ._display import Display, Row
     from ._metrics import MetricStore
     from ._stall import StallWatch
+    from ._style import Style
 
     Values = Iterable[tuple[str, Any]] | Mapping[str, Any]
 
@@ -46,6 +48,22 @@ __all__ = ["NO_FAST", "Counting", "FollowedCount", "check_current"]
 _MAX_STRIDE = 1024  # calls between clock reads at most, while the ticker draws
 _SILENT_STRIDE = 4096  # a silent bar reads no clock: its slow path only keeps _lim
 NO_FAST = -math.inf  # ``_lim`` while every call must take the slow path
+
+# Work the ticker left for the main thread (installing a signal handler: Python takes
+# them from there only), run when a bar's own call passes by on it -- the slow path, a
+# track() chunk's end, log().  The ticker's list, shared once it is loaded.
+_main_work: list[Callable[[], None]] = []
+
+
+def _share_main_work(work: list[Callable[[], None]]) -> None:
+    global _main_work
+    _main_work = work
+
+
+def _run_main_work() -> None:
+    from . import _ticker  # (loaded: it shared the list)
+
+    _ticker.run_main_thread_work()
 
 
 def check_current(current: object) -> float | int:
@@ -116,15 +134,16 @@ class Counting:
     _may_tick: bool
     _closed: bool
     _watch_stall: Callable[[], None]  # the stall watch's turn (see _stall.StallWatching)
+    _style: Style
+    _row: Row
+    _label: str | None
+    _start: float
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         raise NotImplementedError  # the bar's: draw if the style says so
 
     def close(self) -> None:
         raise NotImplementedError  # the bar's: its last line
-
-    def state(self, blocking: bool = True) -> dict[str, Any] | None:
-        raise NotImplementedError  # the bar's: what `progbar watch` shows of it
 
 
     def _start_counting(self, store: MetricStore, initial: float | int) -> None:
@@ -276,6 +295,8 @@ class Counting:
             self._log_mark = step
         finally:
             self._lock_release()
+        if _main_work:  # (the loop's body calls log(): a turn on its thread)
+            _run_main_work()
 
     def _due(self, current: float | int, finalize: bool, step: float | int = 1) -> None:
         """The slow path of the count (under the lock): read the clock if it is time
@@ -304,6 +325,7 @@ class Counting:
                     self._tick_moved = now
                     from . import _ticker  # loaded with the first bar it draws
 
+                    _share_main_work(_ticker.main_thread_work)
                     self._ticking = _ticker.register(self)
                     if not self._ticking:  # no thread: strides of 16, no retry
                         self._may_tick = False
@@ -313,6 +335,8 @@ class Counting:
                 self._advance(current, now, finalize)
             except Exception:  # a display bug must never stop the loop
                 self._display_failed()
+            if _main_work:
+                _run_main_work()
             if finalize and self._ticking:
                 self._stop_ticking()
         self._set_lim(current, every * step if step >= 1 else every)
@@ -326,6 +350,64 @@ class Counting:
         lim = current + ahead
         target = self._target
         self._lim = lim if target is None or lim < target else target
+
+    # ------------------------------------------------------------------ estimates, state
+
+    @property
+    def rate(self) -> float | None:
+        """Steps per second as the bar estimates it now, on its clock (what its next
+        frame would show; between two lines of a log too); None before it can tell."""
+        with self._lock:
+            per_step = self._style.pace.peek(self.current, self._clock())
+        return 1.0 / per_step if per_step > 0 else None
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until the bar reaches its target as it estimates them now, on its
+        clock; 0.0 once it has, None when it cannot tell (no target, no step yet).
+        Never 0.0 while steps remain."""
+        with self._lock:
+            target = self._target
+            if target is None:
+                return None
+            current = self.current
+            if current >= target:
+                return 0.0
+            per_step = self._style.pace.peek(current, self._clock())
+        if not per_step > 0:
+            return None
+        left: float = per_step * (target - current)
+        return left if left > 1e-9 else 1e-9
+
+    def state(self, blocking: bool = True) -> dict[str, Any] | None:
+        """The bar as ``progbar watch --json`` shows it: ``label``, ``current``,
+        ``target``, ``unit``, ``elapsed``, ``rate``, ``eta``, ``metrics`` (numbers, or
+        text for values shown as text) and ``state`` (``"running"``, ``"stalled"``,
+        ``"done"`` or ``"closed"``), as of now.  ``blocking=False``: None rather than
+        wait while another thread holds the bar (the ticker's way)."""
+        if not self._lock.acquire(blocking):
+            return None
+        try:
+            now = self._clock()
+            current = self.current
+            target = self._target
+            per_step = self._style.pace.peek(current, now)
+            eta = None
+            if target is not None and per_step > 0:
+                eta = max(per_step * (target - current), 0.0)
+            if self._closed:
+                state = "closed" if target is None or current < target else "done"
+            elif target is not None and current >= target:
+                state = "done"
+            else:
+                state = "stalled" if self._row.stalled else "running"
+            metrics = {name: value for name, value in self._store.snapshot()}
+        finally:
+            self._lock.release()
+        return {"label": self._label, "current": current, "target": target,
+                "unit": self._style.unit, "elapsed": now - self._start,
+                "rate": 1.0 / per_step if per_step > 0 else None, "eta": eta,
+                "metrics": metrics, "state": state}
 
     # ------------------------------------------------------------------ loops
 
@@ -377,6 +459,7 @@ class Counting:
                 and not self._display_dead()):
             from . import _ticker  # loaded with the first bar it draws
 
+            _share_main_work(_ticker.main_thread_work)
             self._ticking = _ticker.register(self)  # on time inside one long chunk
 
     def _at_chunk_end(self, count: float | int) -> float | None:
@@ -387,6 +470,8 @@ class Counting:
             return None
         now = self._clock()
         self._tick(now)
+        if _main_work:
+            _run_main_work()
         return now
 
     def _leave_loop(self, count: float | int, exhausted: bool) -> None:

@@ -400,61 +400,6 @@ class Progbar(Counting, StallWatching, Generic[T]):
         """0 silent, 1 a live bar, 2 one line when the bar finishes (Keras's meaning)."""
         return self._verbose
 
-    @property
-    def rate(self) -> float | None:
-        """Steps per second as the bar estimates it now, on its clock (what its next
-        frame would show; between two lines of a log too); None before it can tell."""
-        with self._lock:
-            per_step = self._style.pace.peek(self.current, self._clock())
-        return 1.0 / per_step if per_step > 0 else None
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds until the bar reaches its target as it estimates them now, on its
-        clock; 0.0 once it has, None when it cannot tell (no target, no step yet).
-        Never 0.0 while steps remain."""
-        with self._lock:
-            target = self._target
-            if target is None:
-                return None
-            current = self.current
-            if current >= target:
-                return 0.0
-            per_step = self._style.pace.peek(current, self._clock())
-        if not per_step > 0:
-            return None
-        return max(per_step * (target - current), 1e-9)
-
-    def state(self, blocking: bool = True) -> dict[str, Any] | None:
-        """The bar as ``progbar watch --json`` shows it: ``label``, ``current``,
-        ``target``, ``unit``, ``elapsed``, ``rate``, ``eta``, ``metrics`` (numbers, or
-        text for values shown as text) and ``state`` (``"running"``, ``"stalled"``,
-        ``"done"`` or ``"closed"``), as of now.  ``blocking=False``: None rather than
-        wait while another thread holds the bar (the ticker's way)."""
-        if not self._lock.acquire(blocking):
-            return None
-        try:
-            now = self._clock()
-            current = self.current
-            target = self._target
-            per_step = self._style.pace.peek(current, now)
-            eta = None
-            if target is not None and per_step > 0:
-                eta = max(per_step * (target - current), 0.0)
-            if self._closed:
-                state = "closed" if target is None or current < target else "done"
-            elif target is not None and current >= target:
-                state = "done"
-            else:
-                state = "stalled" if self._row.stalled else "running"
-            metrics = {name: value for name, value in self._store.snapshot()}
-        finally:
-            self._lock.release()
-        return {"label": self._label, "current": current, "target": target,
-                "unit": self._style.unit, "elapsed": now - self._start,
-                "rate": 1.0 / per_step if per_step > 0 else None, "eta": eta,
-                "metrics": metrics, "state": state}
-
     def metrics(self) -> dict[str, float | str]:
         """The metrics as the bar shows them now: averaged, or as passed if stateful.
 

@@ -37,7 +37,7 @@ from weakref import ref
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
-    from typing import Any, Protocol
+    from typing import Any, Callable, Protocol
 
     class Tickable(Protocol):
         """What the ticker asks of a bar (see the module docstring)."""
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 
         def state(self, blocking: bool = True) -> dict[str, object] | None: ...
 
-__all__ = ["IDLE_EXIT", "WATCH_ROUND", "on_ticker_thread", "register", "registered",
-           "unregister", "watch", "watched"]
+__all__ = ["IDLE_EXIT", "WATCH_ROUND", "main_thread_work", "on_ticker_thread", "register",
+           "registered", "run_main_thread_work", "unregister", "watch", "watched"]
 
 _TICK = 0.02  # the shortest round, whatever the bars' intervals
 IDLE_EXIT = 1.0  # seconds with nothing to do before the thread ends
@@ -63,6 +63,9 @@ WATCH_ROUND = 0.5  # seconds between two ticks of a watched bar (a stall's clock
 _PUBLISH_AFTER = 2.0
 _publish_at = [float("inf")]  # when this run of the thread starts publishing
 _served: list[Any] = []  # the _watch module, once loaded
+# Work for the main thread (a signal handler can be installed from there only), done
+# when a bar's own call passes by on it (see Counting._main_thread_turn).
+main_thread_work: list[Callable[[], None]] = []
 
 _bars: list[ref[Tickable]] = []  # drawn bars, in registration order: newest last
 _watched: list[ref[Tickable]] = []  # bars only watched for a stall
@@ -137,6 +140,20 @@ def thread() -> threading.Thread | None:
     return _thread
 
 
+def run_main_thread_work() -> None:
+    """Run, once, the work left for the main thread -- if this is it."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    while main_thread_work:
+        work = main_thread_work.pop(0)
+        try:
+            work()
+        except Exception:
+            pass
+
+
 def on_ticker_thread() -> bool:
     """Is the caller the ticker's thread (which must never wait on a lock)?"""
     running = _thread
@@ -204,7 +221,7 @@ def _round() -> None:
 
         if not _served:
             _served.append(_watch)
-        _watch.serve()
+        _watch.serve(main_thread_work.append)
 
 
 def _after_fork_in_child() -> None:

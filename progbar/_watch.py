@@ -26,7 +26,7 @@ import stat
 import sys
 import tempfile
 import time
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ._display import shown_bars
 
@@ -282,9 +282,10 @@ def watching() -> bool:
     return bool(_publisher and _publisher[0].watchers)
 
 
-def serve() -> None:
+def serve(on_main_thread: Callable[[Callable[[], None]], None]) -> None:
     """The ticker's turn, once bars have run for two seconds: publish (the first time),
-    then serve the watchers the bars of every display.  Never raises."""
+    then serve the watchers the bars of every display.  ``on_main_thread(work)`` has
+    ``work`` run on the main thread (the SIGTERM handler).  Never raises."""
     try:
         if not enabled():
             return
@@ -293,6 +294,7 @@ def serve() -> None:
                 return
             if _start() is None:
                 return
+            on_main_thread(_handle_sigterm)
         _publisher[0].round()
     except Exception:
         pass
@@ -317,16 +319,22 @@ def _start() -> _Publisher | None:
         _publisher.append(publisher)
         import atexit
 
-        from ._workers import signals
-
         atexit.register(_close)
-        signals.on_terminate(_close_terminated)
-        signals.install(watcher=False)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=_forget_in_child)
         return publisher
     _refused.append(True)
     return None
+
+
+def _handle_sigterm() -> None:
+    """On the main thread: SIGTERM (a scheduler's stop) sends the watchers the last
+    state and removes the socket -- where SIGTERM has its default action (a program's
+    own handler stays; see _workers.signals)."""
+    from ._workers import signals
+
+    signals.on_terminate(_close_terminated)
+    signals.install(watcher=False)
 
 
 def _close(stopped: str | None = None) -> None:

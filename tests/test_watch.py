@@ -158,7 +158,7 @@ def test_a_job_killed_mid_watch_is_said_so(env: dict[str, str], tmp_path: Path) 
         f"progbar: job {job.pid} ended without finishing its bars (killed, or it crashed)"]
 
 
-def test_sigterm_mid_watch_is_said_so_and_the_socket_does_not_outlive_it(
+def test_sigterm_mid_watch_is_said_so_and_the_socket_goes(
         env: dict[str, str], tmp_path: Path) -> None:
     job = start(env, tmp_path)
     path = published(env, job.pid)
@@ -166,16 +166,27 @@ def test_sigterm_mid_watch_is_said_so_and_the_socket_does_not_outlive_it(
                                 "--json"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert watcher.stdout is not None
-    assert json.loads(watcher.stdout.readline())["pid"] == job.pid  # it is watching
+    first = json.loads(watcher.stdout.readline())  # it is watching
+    assert first["pid"] == job.pid
     job.send_signal(signal.SIGTERM)  # a scheduler stops the job
     job.wait(timeout=60)
     finish(job)
     out, err = watcher.communicate(timeout=60)
-    assert job.returncode == -signal.SIGTERM
+    assert job.returncode == -signal.SIGTERM  # the exit status still says so
     assert watcher.returncode == 1
-    assert err.strip() == (f"progbar: job {job.pid} ended without finishing its bars "
-                           "(killed, or it crashed)")
-    # the next look removes what a process that is gone left behind
+    assert err.strip() == f"progbar: job {job.pid} was stopped by SIGTERM"
+    last = json.loads(out.splitlines()[-1])
+    assert last["ended"] and last["stopped"] == "SIGTERM" and last["bars"]
+    assert not path.exists()
+
+
+def test_a_job_killed_leaves_a_socket_the_next_look_removes(
+        env: dict[str, str], tmp_path: Path) -> None:
+    job = start(env, tmp_path)
+    path = published(env, job.pid)
+    job.kill()  # SIGKILL: nothing of the job's runs
+    finish(job)
+    assert path.exists()
     assert json.loads(cli(env, "ls", "--json").stdout) == []
     assert not path.exists()
 
