@@ -184,7 +184,8 @@ def _show(total: Any, count: float) -> Shown:
         if type(total) is int:
             total = float(total)
         avg = total / max(1, count)
-        shown = float(avg)
+        # + 0.0: a mean of -0.0 shows as 0.0, as numpy's mean (Keras's) gives it
+        shown = float(avg) + 0.0
     except OverflowError:
         return _huge_mean(total, count)
     except Exception:
@@ -391,7 +392,7 @@ class MetricStore:
         append = out.append
         for name, (total, count) in self._entries.items():
             if type(total) is float and type(count) is int and count > 0:
-                append((name, total / count))  # _show's result for a float total
+                append((name, total / count + 0.0))  # _show's result for a float total
             elif count is None:
                 append((name, _text(total)))
             else:

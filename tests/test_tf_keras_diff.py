@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
@@ -190,6 +190,10 @@ def run_ours(sc: Scenario) -> str:
 
 
 @given(sc=scenarios())
+@example(sc=Scenario(  # a mean of -0.0: numpy's mean (tf_keras's) shows 0.0
+    target=None, width=30, verbose=1, interval=0.0, dynamic=False, stateful=None,
+    unit_name="step", t0=0.0,
+    steps=[(0.0, 1, [], None), (0.0, 5, [("f1", -0.0)], None)]))
 def test_tf_keras_style_matches_tf_keras_byte_for_byte(sc: Scenario) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         expected = run_tf_keras(sc, monkeypatch)
