@@ -308,3 +308,29 @@ def _read_line(sock: socket.socket) -> bytes:
         buf += data
     return buf.split(b"\n", 1)[0]
 
+
+
+def test_a_framework_that_chains_our_sigterm_handler_keeps_the_ending(env: dict[str, str]) -> None:
+    # Lightning composes the SIGTERM handlers it finds with its own and stops the run
+    # gracefully: ours, called from there, does its work and leaves the ending to it.
+    code = textwrap.dedent("""
+        import os, signal
+        from progbar._workers import signals
+        ran = []
+        signals.on_terminate(lambda: ran.append("ours"))
+        signals.install(watcher=False)
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def framework(signum, frame):
+            previous(signum, frame)  # it chains the handler it found
+            print("framework handled it; ours ran:", ran, flush=True)
+
+        signal.signal(signal.SIGTERM, framework)
+        os.kill(os.getpid(), signal.SIGTERM)
+        print("still running", flush=True)
+        """)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=60, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["framework handled it; ours ran: ['ours']",
+                                       "still running"]

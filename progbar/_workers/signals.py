@@ -170,6 +170,15 @@ class SigtermWatch:
         self.finished.set()
 
     def handler(self, signum: int, frame: Any) -> None:
+        try:
+            ours = signal.getsignal(signal.SIGTERM) == self.handler
+        except (ValueError, OSError):
+            ours = True
+        if not ours:
+            # Another handler took SIGTERM over and calls ours (Lightning composes the
+            # handlers it finds): do our work, and leave the ending to it.
+            self.work()
+            return
         if main_inside():
             self.deferred = True  # see _Guard.exit
             return
