@@ -264,6 +264,8 @@ class _Publisher:
             finally:
                 try:
                     os.unlink(self.path)
+                    # the directory too, if no other job uses it: nothing left behind
+                    os.rmdir(os.path.dirname(self.path))
                 except OSError:
                     pass
 
