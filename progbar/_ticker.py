@@ -107,13 +107,31 @@ def _add(bar: Tickable, into: list[ref[Tickable]], out_of: list[ref[Tickable]]) 
         if _thread is None:
             thread = threading.Thread(target=_run, name="progbar-ticker", daemon=True)
             try:
-                thread.start()
+                _start_without_signals(thread)
             except (RuntimeError, OSError):
                 into[:] = [r for r in into if r() not in (bar, None)]
                 return False
             _thread = thread
     _wake.set()
     return True
+
+
+def _start_without_signals(thread: threading.Thread) -> None:
+    """Start ``thread`` with SIGINT and SIGTERM blocked in it: a signal sent to the
+    process then goes to a thread that takes it -- the main one, whose blocking call
+    it interrupts.  (Taken by the ticker, Ctrl-C would leave the main thread asleep in
+    its read, and the process hanging.)"""
+    import signal
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:  # pragma: no cover - Windows
+        thread.start()
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        thread.start()
+    finally:
+        mask(signal.SIG_SETMASK, old)
 
 
 def unregister(bar: Tickable) -> None:
@@ -216,7 +234,8 @@ def _round() -> None:
             _next_watch = now + WATCH_ROUND * 0.9  # (a round a little late still ticks)
     for bar in due:
         bar.tick()
-    if now >= _publish_at[0]:  # bars have run a while: `progbar watch` may see them
+    if now >= _publish_at[0] and os.environ.get("PROGBAR_WATCH", "").strip() != "0":
+        # bars have run a while: `progbar watch` may see them
         from . import _watch  # (loaded only then: sockets and JSON)
 
         if not _served:

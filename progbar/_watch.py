@@ -49,7 +49,11 @@ def socket_dirs() -> list[str]:
     """Where this user's jobs may publish, the preferred place first: the runtime
     directory's ``progbar``, then ``progbar-<uid>`` in the temp directory and in the
     usual temp directories (a job started from cron or a scheduler often has another
-    environment than the shell that looks for it)."""
+    environment than the shell that looks for it) -- or only ``PROGBAR_WATCH_DIR``,
+    where that is set."""
+    chosen = os.environ.get("PROGBAR_WATCH_DIR", "").strip()
+    if chosen:  # one place for all, chosen by the user (a shared scratch, a test)
+        return [chosen]
     uid = os.getuid()
     found: list[str] = []
     runtime = os.environ.get("XDG_RUNTIME_DIR")

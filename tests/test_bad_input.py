@@ -168,7 +168,7 @@ VALUES: list[tuple[str, Any, str]] = [
     ("nan", float("nan"), "m: nan"),
     ("inf", float("inf"), "m: inf"),
     ("-inf", -float("inf"), "m: -inf"),
-    ("-0.0", -0.0, "m: -0.0000e+00"),
+    ("-0.0", -0.0, "m: 0.0000e+00"),  # a mean of -0.0 reads 0.0, as numpy's (Keras's)
     ("huge int 10**30", 10**30, "m: 1000000000000000019884624838656.0000"),
     ("huge int 10**400", 10**400, "m: 1.0000e+400"),
     ("complex", 1 + 2j, "m: (1+2j)"),

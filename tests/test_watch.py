@@ -47,7 +47,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     e = {k: v for k, v in os.environ.items() if not k.startswith("PROGBAR_")}
-    e.update(XDG_RUNTIME_DIR=str(runtime), PYTHONPATH=str(ROOT), PROGBAR_WATCH="1")
+    # PROGBAR_WATCH_DIR: this test's jobs only (other processes' bars publish elsewhere)
+    e.update(XDG_RUNTIME_DIR=str(runtime), PYTHONPATH=str(ROOT), PROGBAR_WATCH="1",
+             PROGBAR_WATCH_DIR=str(runtime / "progbar"))
     return e
 
 
@@ -282,6 +284,19 @@ def test_fifty_watchers_and_one_that_stops_reading(env: dict[str, str], tmp_path
     assert job.returncode == 0  # the stuck watcher never held the job
     for sock in socks + [stuck]:
         sock.close()
+
+
+def test_without_progbar_watch_dir_a_job_publishes_in_the_runtime_directory(
+        env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in env.items() if k != "PROGBAR_WATCH_DIR"}
+    job = start(env, tmp_path)
+    try:
+        path = published(env, job.pid)  # $XDG_RUNTIME_DIR/progbar/<pid>.sock
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.parent.stat().st_mode & 0o777 == 0o700
+        assert job.pid in [j["pid"] for j in json.loads(cli(env, "ls", "--json").stdout)]
+    finally:
+        finish(job)
 
 
 def test_nothing_is_published_with_progbar_watch_0(env: dict[str, str], tmp_path: Path) -> None:
