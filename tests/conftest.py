@@ -54,8 +54,13 @@ FRAMEWORK_MODULES = [
     "test_ray.py",
     "test_tf_keras_diff.py",
 ]
+# Slow modules, run once (the main run, 3.11) rather than in every core suite: real
+# jobs that must run past progbar watch's two seconds, about a minute in all.
+SLOW_MODULES = [
+    "test_watch.py",
+]
 CORE_ONLY = os.environ.get("PROGBAR_CORE_ONLY") == "1"
-collect_ignore = FRAMEWORK_MODULES if CORE_ONLY else []
+collect_ignore = FRAMEWORK_MODULES + SLOW_MODULES if CORE_ONLY else []
 
 
 def optional_import(name: str) -> Any:
