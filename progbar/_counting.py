@@ -169,6 +169,7 @@ class Counting:
         # A failure while drawing this bar (a formatting bug) silences this bar only;
         # a stream that fails silences its display (every bar on it).
         self._broken = False
+        self._outer = False  # an inner bar started under this one (see adopt)
 
     def _new_lock(self) -> None:
         """The lock of the count and the store: every write to them holds it.  Its
@@ -305,6 +306,9 @@ class Counting:
         every = self._clock_every
         if self._verbose == 0:
             every = _SILENT_STRIDE  # nothing to draw
+            if self._outer:  # but its steps time its inner bars' run (see _run)
+                every = 1
+                self._style.observe(current, self._clock())
         else:
             now = self._clock()
             if every:
@@ -373,10 +377,9 @@ class Counting:
             current = self.current
             if current >= target:
                 return 0.0
-            per_step = self._style.pace.peek(current, self._clock())
-        if not per_step > 0:
+            left = self._style.estimate(current, target, self._clock())
+        if left is None:
             return None
-        left: float = per_step * (target - current)
         return left if left > 1e-9 else 1e-9
 
     def state(self, blocking: bool = True) -> dict[str, Any] | None:
@@ -393,8 +396,8 @@ class Counting:
             target = self._target
             per_step = self._style.pace.peek(current, now)
             eta = None
-            if target is not None and per_step > 0:
-                eta = max(per_step * (target - current), 0.0)
+            if target is not None:
+                eta = self._style.estimate(current, target, now)
             if self._closed:
                 state = "closed" if target is None or current < target else "done"
             elif target is not None and current >= target:

@@ -10,16 +10,18 @@ numbers byte for byte):
 * :class:`MeanPace` -- Keras 2's classic: the mean since the start.
 * :class:`MeanAfterFirstPace` -- Keras 3 and tf_keras: the mean since step one once a
   second step is there (step one holds compilation and warm-up).
-* :class:`SmoothedPace` -- the default style: the mean at the first render, then an
-  exponential average of the pace between renders; the first render's estimate, which
-  holds step one, is dropped at the second.
+* :class:`LearnedPace` -- the default style: step one left out as warm-up, pauses
+  (a reading far slower than the pace) counted apart and spread over the steps, and
+  the mean pace since the last real change of pace (design.md, "The estimate").  It
+  takes a reading at every clock read of the bar, not only at renders, and what one
+  bar learned (:class:`Learned`) starts the next bar of the same label.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["MeanAfterFirstPace", "MeanPace", "Pace", "SmoothedPace", "eta_up"]
+__all__ = ["Learned", "LearnedPace", "MeanAfterFirstPace", "MeanPace", "Pace", "eta_up"]
 
 
 def eta_up(per_step: float, remaining: float) -> float:
@@ -51,6 +53,18 @@ class Pace:
     def peek(self, current: float, now: float) -> float:
         """What :meth:`per_step` would answer now, leaving the pace as it is."""
         raise NotImplementedError
+
+    def observe(self, current: float, now: float) -> None:
+        """A reading of the count at a clock read that draws nothing (the Keras paces
+        take theirs at renders only, as Keras does)."""
+
+    def remaining(self, current: float, target: float, now: float) -> float | None:
+        """Seconds until ``target`` as of ``now``, leaving the pace as it is; None
+        when it cannot tell."""
+        per_step = self.peek(current, now)
+        if not per_step > 0:
+            return None
+        return per_step * (target - current)
 
 
 class MeanPace(Pace):
@@ -85,46 +99,190 @@ class MeanAfterFirstPace(Pace):
         return per
 
 
-class SmoothedPace(Pace):
-    def __init__(self, start: float, initial: float) -> None:
+# A reading this many times slower than the pace is a pause (an evaluation, a save),
+# unless PAUSE_RUN of them come in a row: then the pace itself changed.
+PAUSE_FACTOR = 4.0
+PAUSE_RUN = 3
+# The last CHANGE_WINDOW regular readings are tested against the older ones of the
+# same stretch at each reading: a pace that differs by more than CHANGE_SIGMAS times
+# the spread of a window's mean (and by CHANGE_LEAST at the least, as a log ratio,
+# about 16 %) starts a new stretch from that window.
+CHANGE_WINDOW = 16
+CHANGE_SIGMAS = 4.0
+CHANGE_LEAST = 0.15
+# What an earlier bar of the same label taught counts as this many steps at most, so
+# that this bar's own steps soon outweigh it.
+PRIOR_STEPS = 64
+
+
+class Learned:
+    """What a finished bar learned, to start the next bar of its label with.  (Not a
+    NamedTuple: ``typing`` costs ``import progbar`` ten milliseconds.)"""
+
+    __slots__ = ("per_step", "pause_per_step", "warmup", "steps")
+
+    def __init__(self, per_step: float, pause_per_step: float, warmup: float,
+                 steps: float) -> None:
+        self.per_step = per_step  # seconds per step, pauses left out
+        self.pause_per_step = pause_per_step  # the pauses' seconds, spread over the steps
+        self.warmup = warmup  # seconds step one took beyond the pace
+        self.steps = steps  # the steps behind these numbers
+
+    def __repr__(self) -> str:
+        return (f"Learned(per_step={self.per_step!r}, pause_per_step={self.pause_per_step!r}, "
+                f"warmup={self.warmup!r}, steps={self.steps!r})")
+
+
+class LearnedPace(Pace):
+    """The default style's estimate (see the module docstring and design.md)."""
+
+    def __init__(self, start: float, initial: float, learned: Learned | None = None) -> None:
         super().__init__(start, initial)
+        self.learned = learned
         self.restart(start)
 
     def restart(self, start: float) -> None:
         super().restart(start)
-        self._ema: float | None = None
-        self._dropped_first = False
-        self._prev_t = start
-        self._prev_c: float = 0
+        self._last_t = start  # the last reading that moved the count
+        self._last_c: float = 0  # its count, from ``initial``
+        self._warmup: tuple[float, float] | None = None  # step one's (seconds, steps)
+        # The stretch since the last change of pace: seconds and steps, an earlier
+        # bar's prior while no change was seen, and the spread of its readings.
+        self._seg_t = self._seg_n = 0.0
+        self._prior_t = self._prior_n = 0.0
+        learned = self.learned
+        if learned is not None and learned.per_step > 0:
+            self._prior_n = min(learned.steps, PRIOR_STEPS)
+            self._prior_t = learned.per_step * self._prior_n
+        self._logs = 0  # regular readings in the stretch, and their log-pace moments
+        self._log_mean = self._log_m2 = 0.0
+        self._window: list[tuple[float, float]] = []  # the last CHANGE_WINDOW of them
+        self._pending: list[tuple[float, float]] = []  # slow readings: pauses, or a change
+        self._pause_t = 0.0  # seconds of pauses seen
+        self._steps = 0.0  # steps after step one, pauses' included
 
-    def _next(self, current: float, now: float) -> tuple[float | None, bool]:
-        """The estimate after a reading at ``(current, now)``, and whether that
-        reading is taken in (a count that moved on since the last one)."""
-        if self._ema is None:
-            return (now - self.start) / current, True
-        if current <= self._prev_c:
-            return self._ema, False
-        instant = (now - self._prev_t) / (current - self._prev_c)
-        if not self._dropped_first:  # the first estimate held step one
-            return instant, True
-        return 0.3 * instant + 0.7 * self._ema, True
+    # -- readings ----------------------------------------------------------------
 
-    def peek(self, current: float, now: float) -> float:
-        current = current - self.initial
-        if current <= 0:
-            return 0.0
-        ema, _ = self._next(current, now)
-        return ema if ema is not None else 0.0
+    def observe(self, current: float, now: float) -> None:
+        done = current - self.initial
+        if done <= self._last_c:
+            if done < self._last_c:  # the count went back: read on from here
+                self._last_c, self._last_t = done, now
+            return
+        dn = done - self._last_c
+        dt = now - self._last_t
+        self._last_c, self._last_t = done, now
+        if self._warmup is None:
+            self._warmup = (dt, dn)
+            return
+        self._steps += dn
+        pace = self._regular()
+        if pace is not None and dt > PAUSE_FACTOR * dn * pace:
+            self._pending.append((dt, dn))
+            if len(self._pending) >= PAUSE_RUN:  # not pauses: a slower pace
+                self._new_stretch(self._pending)
+                self._pending = []
+            return
+        for pause_t, pause_n in self._pending:  # the slow readings were pauses
+            if pace is not None:
+                self._pause_t += pause_t - pause_n * pace
+                self._regular_reading(pause_n * pace, pause_n)
+        self._pending = []
+        self._regular_reading(dt, dn)
 
     def per_step(self, current: float, now: float) -> float:
-        current = current - self.initial
-        if current <= 0:
+        self.observe(current, now)
+        return self.peek(current, now)
+
+    def _regular_reading(self, dt: float, dn: float) -> None:
+        self._seg_t += dt
+        self._seg_n += dn
+        window = self._window
+        window.append((dt, dn))
+        if len(window) > CHANGE_WINDOW:
+            del window[0]
+        if dt > 0:
+            self._logs += 1
+            x = math.log(dt / dn)
+            delta = x - self._log_mean
+            self._log_mean += delta / self._logs
+            self._log_m2 += delta * (x - self._log_mean)
+        if len(window) < CHANGE_WINDOW or self._logs < 2 * CHANGE_WINDOW:
+            return
+        win_t = sum(t for t, _ in window)
+        win_n = sum(n for _, n in window)
+        old_t = self._seg_t - win_t + self._prior_t
+        old_n = self._seg_n - win_n + self._prior_n
+        if win_t <= 0 or old_t <= 0 or old_n <= 0:
+            return
+        ratio = abs(math.log((win_t / win_n) / (old_t / old_n)))
+        spread = math.sqrt(self._log_m2 / (self._logs - 1) / CHANGE_WINDOW)
+        if ratio > max(CHANGE_LEAST, CHANGE_SIGMAS * spread):
+            self._new_stretch(list(window))
+
+    def _new_stretch(self, readings: list[tuple[float, float]]) -> None:
+        """The pace changed: the stretch starts over from ``readings``."""
+        self._seg_t = self._seg_n = self._prior_t = self._prior_n = 0.0
+        self._logs = 0
+        self._log_mean = self._log_m2 = 0.0
+        self._window = []
+        for dt, dn in readings:
+            self._regular_reading(dt, dn)
+
+    # -- the estimate --------------------------------------------------------------
+
+    def _regular(self) -> float | None:
+        """Seconds per step, pauses and step one left out (None: no such step yet)."""
+        n = self._seg_n + self._prior_n
+        return (self._seg_t + self._prior_t) / n if n > 0 else None
+
+    def _pause_per_step(self) -> float:
+        learned = self.learned
+        pause_t, steps = self._pause_t, self._steps
+        if learned is not None:
+            pause_t += learned.pause_per_step * learned.steps
+            steps += learned.steps
+        return pause_t / steps if steps > 0 else 0.0
+
+    def peek(self, current: float, now: float) -> float:
+        """Seconds per step, pauses spread in (0.0: no step yet).  Steps made since
+        the last reading count while too few readings tell (a silent bar takes none)."""
+        pace = self._regular()
+        if pace is None:
+            done = current - self.initial
+            warmup = self._warmup
+            if warmup is None:
+                return (now - self.start) / done if done > 0 else 0.0
+            if done > self._last_c:
+                return (now - self._last_t) / (done - self._last_c)
+            return warmup[0] / warmup[1]  # step one is all there is
+        return pace + self._pause_per_step()
+
+    def remaining(self, current: float, target: float, now: float) -> float | None:
+        left = target - current
+        if left <= 0:
             return 0.0
-        first = self._ema is None
-        ema, taken = self._next(current, now)
-        if taken:
-            if not first:
-                self._dropped_first = True
-            self._ema = ema
-            self._prev_t, self._prev_c = now, current
-        return self._ema if self._ema is not None else 0.0
+        per_step = self.peek(current, now)
+        if not per_step > 0:
+            return None
+        ahead = this_step = per_step
+        learned = self.learned
+        if self._warmup is None and learned is not None:
+            # Nothing read yet: the pace the last bar of this label learned, and its
+            # step one's warm-up.
+            this_step += learned.warmup
+        ahead = per_step * left + this_step - per_step
+        # The step under way since the last reading: its time so far is behind us,
+        # up to what a step takes.
+        since = now - self._last_t if current - self.initial <= self._last_c else 0.0
+        return max(ahead - min(since, this_step), 0.0)
+
+    def lesson(self) -> Learned | None:
+        """What this bar learned, for the next bar of its label (None: too little)."""
+        pace = self._regular()
+        if pace is None:
+            return self.learned
+        warmup = self._warmup
+        extra = max(warmup[0] - warmup[1] * pace, 0.0) if warmup is not None else 0.0
+        return Learned(pace, self._pause_per_step(), extra,
+                       self._steps + (self.learned.steps if self.learned else 0.0))

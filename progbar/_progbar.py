@@ -16,6 +16,7 @@ import time
 from _weakref import ref as _weakref
 
 from . import _format as fmt
+from . import _run
 from ._counting import Counting, FollowedCount, check_current
 from ._display import (
     Display,
@@ -279,10 +280,10 @@ class Progbar(Counting, StallWatching, Generic[T]):
         self._style = make_style(
             style, self._start, live, width, fmt.clean_name(unit_name), initial,
             int(unit_divisor) if unit_scale else 0, format)
-        self._delay = float(delay)
-        # Nothing is drawn before this time (delay=): a quick loop draws nothing at all.
+        self._delay = float(delay)  # nothing is drawn before start + delay
         self._quiet_until = self._start + self._delay if self._delay else None
         self._keras_finalize = self._style.keras_finalize  # read on the hot path
+        self._nest()  # an inner bar of an open bar of this thread? (_run)
         stream = self._display.stream
         self._style.pick_glyphs(lambda text: can_encode(stream, text), self._color)
 
@@ -464,10 +465,12 @@ class Progbar(Counting, StallWatching, Generic[T]):
                 self.close()
                 raise
         self._stop()
+        _run.leave(self)
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            self._style.end(self._clock())
             if self._verbose == 0:
                 return
             try:
@@ -563,6 +566,32 @@ class Progbar(Counting, StallWatching, Generic[T]):
         """Draw with ASCII glyphs from now on (the display found that its stream
         cannot encode the others)."""
         self._style.use_ascii()
+
+    def _nest(self) -> None:
+        """An inner bar of an open bar of this thread, if one counts (see _run)."""
+        for outer in _run.enter(self):
+            if outer._holds_inner():
+                run = outer._style.run
+                if run is not None:
+                    outer._adopt()
+                    self._style.nest(run, self._label, self._start)
+                return
+
+    def _holds_inner(self) -> bool:
+        """May a bar starting now be an inner bar of this one?  Yes while it counts
+        (its loop runs, or it has moved) and is short of its target (see _run)."""
+        target = self._target
+        if target is None or self._closed:
+            return False
+        current = self.current
+        return (self._loop is not None or current > self._initial) and current < target
+
+    def _adopt(self) -> None:
+        """An inner bar started under this one (``_run``): a silent bar reads the clock
+        at each step from now on, to time the run's steps."""
+        with self._lock:
+            self._outer = True
+            self._set_lim(self._seen, 0)
 
     def _advance(self, current: float | int, now: float, finalize: bool) -> None:
         """Draw now or not: the style's throttle rule decides (see _style)."""

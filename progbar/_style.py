@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 
 from . import _format as fmt
-from ._estimate import MeanAfterFirstPace, MeanPace, Pace, SmoothedPace, eta_up
+from ._estimate import LearnedPace, MeanAfterFirstPace, MeanPace, Pace, eta_up
+from ._run import Phase, RunEstimate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Style:
     places_label = False  # the style puts the bar's label in its line itself
     own_line = False  # its line is ours to lay out (unit_scale=, format=), not Keras's
     pace_class: type[Pace] = MeanPace  # how it estimates seconds per step (_estimate)
+    run: RunEstimate | None = None  # the whole run's estimate, if it keeps one (_run)
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
@@ -123,6 +125,20 @@ class Style:
         """Seconds per step as of ``now`` (the style's pace, see _estimate)."""
         return self.pace.per_step(current, now)
 
+    def estimate(self, current: float, target: float, now: float) -> float | None:
+        """Seconds until ``target`` as of ``now``, leaving the estimate as it is (what
+        the next frame would show; None: cannot tell)."""
+        return self.pace.remaining(current, target, now)
+
+    def nest(self, run: RunEstimate, label: str | None, now: float) -> None:
+        """The bar is an inner bar of the outer bar whose run is ``run`` (see _run)."""
+
+    def observe(self, current: float, now: float) -> None:
+        """A clock read at ``current`` that may draw nothing (a silent outer bar's)."""
+
+    def end(self, now: float) -> None:
+        """The bar ended (closed, or finalized)."""
+
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
                 verbose: int, interval: float) -> Draw | None:
         """Called on every update with the clock read: what to draw now, if anything."""
@@ -163,9 +179,8 @@ class Style:
                  final: bool, exact: bool, metrics: list[tuple[str, fmt.Shown]]
                  ) -> fmt.Snapshot:
         eta = None
-        if target is not None and not final and per_step > 0:
-            remaining = target - current
-            eta = max(per_step * remaining, 0.0) if exact else eta_up(per_step, remaining)
+        if target is not None and not final:
+            eta = self._eta(current, target, now, per_step, exact)
         stall = self.stall
         return fmt.Snapshot(
             current=current,
@@ -179,6 +194,15 @@ class Style:
             scale=self.scale,
             stalled=stall[1] if stall is not None and stall[0] == current else None,
         )
+
+
+    def _eta(self, current: float, target: float, now: float, per_step: float,
+             exact: bool) -> float | None:
+        """The ETA a line shows (Keras's: the pace times the steps left)."""
+        if not per_step > 0:
+            return None
+        remaining = target - current
+        return max(per_step * remaining, 0.0) if exact else eta_up(per_step, remaining)
 
 
 def _fit(
@@ -384,11 +408,14 @@ class DefaultStyle(Style):
     default_width = 30
     notebook_html = True
     own_line = True
-    pace_class = SmoothedPace
+    pace_class = LearnedPace
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
         super().__init__(start, live, width, unit, initial, scale)
+        self.pace: LearnedPace
+        self.run: RunEstimate = RunEstimate(start)  # the run's, once inner bars start
+        self.phase: Phase | None = None  # the link to an outer bar's run
         self.template = template  # format=: the line's layout, or None for ours
         self.places_label = template is not None
         self._finished = False  # the final line (or summary) is drawn
@@ -410,12 +437,48 @@ class DefaultStyle(Style):
         else:
             self.glyphs = fmt.UNICODE if color else fmt.UNICODE_PLAIN
 
+    def nest(self, run: RunEstimate, label: str | None, now: float) -> None:
+        self.phase = phase = Phase(run, label, now)
+        self.pace.learned = phase.learned
+        self.pace.restart(self.start)
+
+    def observe(self, current: float, now: float) -> None:
+        # Every clock read is a reading of the pace, drawn or not (see _estimate).
+        self.pace.observe(current, now)
+        if self.run.used:
+            self.run.step(current, now)
+
+    def end(self, now: float) -> None:
+        if self.phase is not None:
+            self.phase.end(now, self.pace.lesson())
+
+    def estimate(self, current: float, target: float, now: float) -> float | None:
+        run = self.run
+        if run.used:
+            left = run.remaining(current, target, now)
+            if left is not None:
+                return left
+        return self.pace.remaining(current, target, now)
+
+    def _eta(self, current: float, target: float, now: float, per_step: float,
+             exact: bool) -> float | None:
+        left = self.estimate(current, target, now)
+        if left is None or current >= target:
+            return left
+        return float(max(math.ceil(left), 1))  # never 0 while steps remain
+
     def advance(self, current: float, target: float | None, now: float, finalize: bool,
                 verbose: int, interval: float) -> Draw | None:
+        self.observe(current, now)
+        if self.phase is not None and target is not None:
+            if finalize:
+                self.end(now)
+            else:
+                self.phase.report(now, self.estimate(current, target, now))
         if not finalize and now - self.last_update < interval:
             return None
         self.last_update = now
-        per_step = self.per_step(current, now)
+        per_step = self.pace.peek(current, now)
         if finalize:
             self._finished = True
             if current > self.initial:  # the whole run's mean
@@ -433,6 +496,7 @@ class DefaultStyle(Style):
 
     def restart(self, start: float) -> None:
         super().restart(start)
+        self.run = RunEstimate(start)
         self._finished = self._summarized = False
 
     def reopen(self) -> None:
