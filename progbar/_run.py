@@ -34,27 +34,29 @@ if TYPE_CHECKING:
 
 __all__ = ["Phase", "RunEstimate", "enter", "leave"]
 
-# The last steps of the outer bar whose mean paces the steps to come (a pace that
-# drifts is followed; the first step, which holds warm-up, is left out once a second
-# is there).
+# Outer steps with no inner bars: the mean of the last few paces the steps to come.
 RECENT_STEPS = 5
 
 
 class RunEstimate:
     """The remaining time of an outer bar from its inner bars (module docstring)."""
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, initial: float) -> None:
         self._lock = allocate_lock()
-        self._count: float | None = None  # the outer count last seen
+        self._count = initial  # the outer count last seen
         self._step_start = start  # when the outer step under way began
         self._durations: list[float] = []  # seconds each finished outer step took
+        # Finished steps, and those that held inner bars: a bar whose inner bars come
+        # in a few of its steps only (an evaluation every 100 steps) is not an outer
+        # bar of phases, and its own estimate (pauses learned) serves it.
+        self._steps = 0.0
+        self._with_phases = 0
         # This step's phases (seconds from the step's start), and the last finished
         # step's, which the phases not yet begun are read from.
         self._phases: list[_PhaseTimes] = []
         self._template: list[_PhaseTimes] | None = None
         self._running: tuple[str, float, float] | None = None  # (key, time, seconds left)
         self._learned: dict[str, Learned] = {}
-        self._warmup = 0.0  # the inner bars' warm-up in the first step (see step())
         self.used = False  # an inner bar has reported: the outer bar shows this estimate
 
     # -- the outer bar's side --------------------------------------------------------
@@ -64,18 +66,16 @@ class RunEstimate:
         with self._lock:
             last = self._count
             self._count = count
-            if last is None or count <= last:
+            if count <= last:
                 return
-            took = (now - self._step_start) / (count - last)
-            if not self._durations:  # step one's warm-up is not what later steps take
-                took = max(took - self._warmup, took / 2)
-            self._durations += [took] * int(min(count - last, RECENT_STEPS + 1))
+            took = now - self._step_start
+            first = not self._durations
+            self._steps += count - last
             if self._phases:
-                took_all = now - self._step_start
-                self._template = [
-                    _PhaseTimes(p.key, p.start, p.end if p.end is not None else took_all)
-                    for p in self._phases]
-                self._template.append(_PhaseTimes("", took_all, took_all))
+                self._with_phases += 1
+                self._template = _layout(self._phases, took, first)
+                took = self._template[-1].end or took
+            self._durations += [took / (count - last)] * int(min(count - last, RECENT_STEPS))
             self._phases = []
             self._step_start = now
             self._running = None
@@ -86,43 +86,52 @@ class RunEstimate:
         self.step(count, now)
         steps_after = max(target - count - 1, 0)
         with self._lock:
-            durations = self._durations
             running = self._running
             in_step = now - self._step_start
+            left = 0.0
             if running is not None:
-                key, at, left = running
-                left = max(left - (now - at), 0.0)
-            if not durations:
+                left = max(running[2] - (now - running[1]), 0.0)
+            template = self._template
+            if self._with_phases * 2 < self._steps:
+                return None
+            if not self._durations:
                 if running is None:
                     return None
                 # Only this step's phases so far tell what a step takes (a lower bound:
                 # the phases not yet begun are unknown).
                 return left + steps_after * (in_step + left)
-            recent = (durations[1:] if len(durations) > 1 else durations)[-RECENT_STEPS:]
-            per_step = sum(recent) / len(recent)
-            this_step = self._rest_of_step(running, left if running else 0.0, in_step, now)
-        return this_step + steps_after * per_step
+            if template is None:  # steps with no inner bars: their mean
+                recent = self._durations[-RECENT_STEPS:]
+                per_step = sum(recent) / len(recent)
+                return max(self._durations[-1] - in_step, left) + steps_after * per_step
+            rest, per_step = self._from_template(template, running, left, in_step)
+        return rest + steps_after * per_step
 
-    def _rest_of_step(self, running: tuple[str, float, float] | None, left: float,
-                      in_step: float, now: float) -> float:
-        """What remains of the step under way (under the lock): the running phase's
-        own estimate, then the phases after it as long as they were last step."""
-        template = self._template
-        if template is None:
-            return max(self._durations[-1] - in_step, left)
-        total = template[-1].start
+    def _from_template(self, template: list[_PhaseTimes], running: tuple[str, float, float]
+                       | None, left: float, in_step: float) -> tuple[float, float]:
+        """What remains of the step under way, and what a step to come takes (under the
+        lock): the last step's layout, each phase this step has shown replaced by what
+        it takes now (a finished one's time, the running one's elapsed + left)."""
+        total = template[-1].end or 0.0
+        took = {p.key: (p.end or 0.0) - p.start for p in template}
+        ends = {p.key: p.end or 0.0 for p in template}
+        per_step = total
+        for phase in self._phases:
+            if phase.key not in took:
+                continue
+            if phase.end is not None:
+                per_step += phase.end - phase.start - took[phase.key]
+            elif running is not None and running[0] == phase.key:
+                per_step += in_step - phase.start + left - took[phase.key]
         if running is not None:
-            ends = [p.end for p in template if p.key == running[0] and p.end is not None]
-            if ends:
-                return left + max(total - ends[0], 0.0)
-            return max(total - in_step, left)
-        done = [p for p in self._phases if p.end is not None]
+            if running[0] in ends:
+                return left + max(total - ends[running[0]], 0.0), per_step
+            return max(total - in_step, left), per_step
+        done = [p for p in self._phases if p.end is not None and p.key in ends]
         if done:
             last = done[-1]
-            ends = [p.end for p in template if p.key == last.key and p.end is not None]
-            if ends and last.end is not None:
-                return max(total - ends[0] - (in_step - last.end), 0.0)
-        return max(total - in_step, 0.0)
+            return max(total - ends[last.key] - (in_step - (last.end or 0.0)), 0.0), per_step
+        return max(total - in_step, 0.0), per_step
 
     # -- the inner bars' side -------------------------------------------------------
 
@@ -152,20 +161,42 @@ class RunEstimate:
                 self._running = None
             if learned is not None:
                 self._learned[key] = learned
-                if not self._durations:
-                    self._warmup += learned.warmup
+                for phase in reversed(self._phases):
+                    if phase.key == key:
+                        phase.warmup = learned.warmup
+                        break
 
 
 class _PhaseTimes:
-    """One phase of an outer step: its key, and its start and end (None while it
-    runs) in seconds from the step's start."""
+    """One phase of an outer step: its key, its start and end (None while it runs)
+    in seconds from the step's start, and its step one's warm-up."""
 
-    __slots__ = ("key", "start", "end")
+    __slots__ = ("key", "start", "end", "warmup")
 
-    def __init__(self, key: str, start: float, end: float | None) -> None:
+    def __init__(self, key: str, start: float, end: float | None, warmup: float = 0.0) -> None:
         self.key = key
         self.start = start
         self.end = end
+        self.warmup = warmup
+
+
+def _layout(phases: list[_PhaseTimes], took: float, first: bool) -> list[_PhaseTimes]:
+    """A finished step's phases as the steps to come will have them, and its end (a
+    last entry, key ""): the first step's warm-ups (compiling, say) left out, and
+    each phase's first occurrence only."""
+    layout: list[_PhaseTimes] = []
+    shift = 0.0
+    seen = set()
+    for phase in phases:
+        end = phase.end if phase.end is not None else took
+        start = phase.start - shift
+        if first:
+            shift += min(phase.warmup, (end - phase.start) * 0.9)
+        if phase.key not in seen:
+            seen.add(phase.key)
+            layout.append(_PhaseTimes(phase.key, start, end - shift))
+    layout.append(_PhaseTimes("", took - shift, took - shift))
+    return layout
 
 
 class Phase:

@@ -414,7 +414,7 @@ class DefaultStyle(Style):
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
         super().__init__(start, live, width, unit, initial, scale)
         self.pace: LearnedPace
-        self.run: RunEstimate = RunEstimate(start)  # the run's, once inner bars start
+        self.run: RunEstimate = RunEstimate(start, initial)  # the run's, once inner bars start
         self.phase: Phase | None = None  # the link to an outer bar's run
         self.template = template  # format=: the line's layout, or None for ours
         self.places_label = template is not None
@@ -496,7 +496,7 @@ class DefaultStyle(Style):
 
     def restart(self, start: float) -> None:
         super().restart(start)
-        self.run = RunEstimate(start)
+        self.run = RunEstimate(start, self.initial)
         self._finished = self._summarized = False
 
     def reopen(self) -> None:
