@@ -110,151 +110,6 @@ PAUSE_RUN = 3
 CHANGE_WINDOW = 16
 CHANGE_SIGMAS = 4.0
 CHANGE_LEAST = 0.05
-# What an earlier bar of the same label taught counts as this many steps at most, so
-# that this bar's own steps soon outweigh it.
-PRIOR_STEPS = 200
-
-
-class Learned:
-    """What a finished bar learned, to start the next bar of its label with.  (Not a
-    NamedTuple: ``typing`` costs ``import progbar`` ten milliseconds.)"""
-
-    __slots__ = ("per_step", "pause_per_step", "warmup", "steps")
-
-    def __init__(self, per_step: float, pause_per_step: float, warmup: float,
-                 steps: float) -> None:
-        self.per_step = per_step  # seconds per step, pauses left out
-        self.pause_per_step = pause_per_step  # the pauses' seconds, spread over the steps
-        self.warmup = warmup  # seconds step one took beyond the pace
-        self.steps = steps  # the steps behind these numbers
-
-    def __repr__(self) -> str:
-        return (f"Learned(per_step={self.per_step!r}, pause_per_step={self.pause_per_step!r}, "
-                f"warmup={self.warmup!r}, steps={self.steps!r})")
-
-
-class LearnedPace(Pace):
-    """The default style's estimate (see the module docstring and design.md)."""
-
-    def __init__(self, start: float, initial: float, learned: Learned | None = None) -> None:
-        super().__init__(start, initial)
-        self.learned = learned
-        self.restart(start)
-
-    def restart(self, start: float) -> None:
-        super().restart(start)
-        self._last_t = start  # the last reading that moved the count
-        self._last_c: float = 0  # its count, from ``initial``
-        self._warmup: tuple[float, float] | None = None  # step one's (seconds, steps)
-        # The stretch since the last change of pace: seconds and steps, an earlier
-        # bar's prior while no change was seen, and the spread of its readings.
-        self._seg_t = self._seg_n = 0.0
-        self._prior_t = self._prior_n = 0.0
-        learned = self.learned
-        if learned is not None and learned.per_step > 0:
-            self._prior_n = min(learned.steps, PRIOR_STEPS)
-            self._prior_t = learned.per_step * self._prior_n
-        self._logs = 0  # regular readings in the stretch, and their log-pace moments
-        self._log_mean = self._log_m2 = 0.0
-        self._window: list[tuple[float, float]] = []  # the last CHANGE_WINDOW of them
-        self._pending: list[tuple[float, float]] = []  # slow readings: pauses, or a change
-        self._pause_t = 0.0  # seconds of pauses seen
-        self._steps = 0.0  # steps after step one, pauses' included
-
-    # -- readings ----------------------------------------------------------------
-
-    def observe(self, current: float, now: float) -> None:
-        done = current - self.initial
-        if done <= self._last_c:
-            if done < self._last_c:  # the count went back: read on from here
-                self._last_c, self._last_t = done, now
-            return
-        dn = done - self._last_c
-        dt = now - self._last_t
-        self._last_c, self._last_t = done, now
-        if self._warmup is None:
-            self._warmup = (dt, dn)
-            return
-        self._steps += dn
-        pace = self._regular()
-        if pace is not None and dt > PAUSE_FACTOR * dn * pace:
-            self._pending.append((dt, dn))
-            if len(self._pending) >= PAUSE_RUN:  # not pauses: a slower pace
-                self._new_stretch(self._pending)
-                self._pending = []
-            return
-        for pause_t, pause_n in self._pending:  # the slow readings were pauses
-            if pace is not None:
-                self._pause_t += pause_t - pause_n * pace
-                self._regular_reading(pause_n * pace, pause_n)
-        self._pending = []
-        self._regular_reading(dt, dn)
-
-    def per_step(self, current: float, now: float) -> float:
-        """Seconds per step as of ``now``, at count ``current`` (0.0: no step yet); a
-        render's reading, which the pace takes in."""
-        return self.peek(current, now)
-
-    def peek(self, current: float, now: float) -> float:
-        """What :meth:`per_step` would answer now, leaving the pace as it is."""
-        raise NotImplementedError
-
-    def observe(self, current: float, now: float) -> None:
-        """A reading of the count at a clock read that draws nothing (the Keras paces
-        take theirs at renders only, as Keras does)."""
-
-    def remaining(self, current: float, target: float, now: float) -> float | None:
-        """Seconds until ``target`` as of ``now``, leaving the pace as it is; None
-        when it cannot tell."""
-        per_step = self.peek(current, now)
-        if not per_step > 0:
-            return None
-        return per_step * (target - current)
-
-
-class MeanPace(Pace):
-    def peek(self, current: float, now: float) -> float:
-        current = current - self.initial
-        return (now - self.start) / current if current else 0.0
-
-
-class MeanAfterFirstPace(Pace):
-    def __init__(self, start: float, initial: float) -> None:
-        super().__init__(start, initial)
-        self._after_first: float | None = None  # when step one was seen
-
-    def restart(self, start: float) -> None:
-        super().restart(start)
-        self._after_first = None
-
-    def peek(self, current: float, now: float) -> float:
-        # Keras records the time of step one when it sees it and leaves step one out
-        # once a second is there (it holds compilation, warm-up...).
-        current = current - self.initial
-        if not current:
-            return 0.0
-        if self._after_first is not None and current > 1:
-            return (now - self._after_first) / (current - 1)
-        return (now - self.start) / current
-
-    def per_step(self, current: float, now: float) -> float:
-        per = self.peek(current, now)
-        if current - self.initial == 1:
-            self._after_first = now
-        return per
-
-
-# A reading this many times slower than the pace is a pause (an evaluation, a save),
-# unless PAUSE_RUN of them come in a row: then the pace itself changed.
-PAUSE_FACTOR = 4.0
-PAUSE_RUN = 3
-# The last CHANGE_WINDOW regular readings are tested against the older ones of the
-# same stretch at each reading: a pace that differs by more than CHANGE_SIGMAS times
-# the spread of a window's mean (and by CHANGE_LEAST at the least, as a log ratio,
-# about 16 %) starts a new stretch from that window.
-CHANGE_WINDOW = 16
-CHANGE_SIGMAS = 4.0
-CHANGE_LEAST = 0.05
 # Step one is judged once this many regular readings are in: slower than the pace
 # by WARMUP_FACTOR, it was warm-up (left out); else it counts as a step like others.
 WARMUP_JUDGED = 3
@@ -309,6 +164,11 @@ class LearnedPace(Pace):
         self._pending: list[tuple[float, float]] = []  # slow readings: pauses, or a change
         self._pause_t = 0.0  # seconds of pauses seen
         self._steps = 0.0  # steps after step one, pauses' included
+        self._warmup_open = True  # step one not judged yet (see WARMUP_JUDGED)
+        # Every regular reading of this bar, whatever stretch it fell in, and the
+        # changes of pace seen: how long a pace lasts here (see remaining()).
+        self._all_t = self._all_n = 0.0
+        self._changes = 0
 
     # -- readings ----------------------------------------------------------------
 
@@ -329,7 +189,7 @@ class LearnedPace(Pace):
         if pace is not None and dt > PAUSE_FACTOR * dn * pace:
             self._pending.append((dt, dn))
             if len(self._pending) >= PAUSE_RUN:  # not pauses: a slower pace
-                self._new_stretch(self._pending)
+                self._new_stretch(self._pending, fresh=True)
                 self._pending = []
             return
         for pause_t, pause_n in self._pending:  # the slow readings were pauses
@@ -338,7 +198,8 @@ class LearnedPace(Pace):
                 self._regular_reading(pause_n * pace, pause_n)
         self._pending = []
         self._regular_reading(dt, dn)
-        if self._logs == WARMUP_JUDGED and self._warmup is not None:
+        if self._warmup_open and self._logs >= WARMUP_JUDGED:
+            self._warmup_open = False
             # Step one was no slower than the others: it was no warm-up, and counts.
             warm_t, warm_n = self._warmup
             pace = self._regular()
@@ -350,7 +211,12 @@ class LearnedPace(Pace):
         self.observe(current, now)
         return self.peek(current, now)
 
-    def _regular_reading(self, dt: float, dn: float) -> None:
+    def _regular_reading(self, dt: float, dn: float, fresh: bool = True) -> None:
+        """A reading at the pace (not a pause) joins the stretch; ``fresh``: a reading
+        not taken in before (a new stretch takes some in again)."""
+        if fresh:
+            self._all_t += dt
+            self._all_n += dn
         self._seg_t += dt
         self._seg_n += dn
         window = self._window
@@ -379,16 +245,17 @@ class LearnedPace(Pace):
         ratio = abs(math.log((win_t / win_n) / (old_t / old_n)))
         spread = math.sqrt(self._log_m2 / (self._logs - 1) / CHANGE_WINDOW)
         if ratio > max(CHANGE_LEAST, CHANGE_SIGMAS * spread):
-            self._new_stretch(list(window))
+            self._new_stretch(list(window), fresh=False)
 
-    def _new_stretch(self, readings: list[tuple[float, float]]) -> None:
+    def _new_stretch(self, readings: list[tuple[float, float]], fresh: bool) -> None:
         """The pace changed: the stretch starts over from ``readings``."""
+        self._changes += 1
         self._seg_t = self._seg_n = self._prior_t = self._prior_n = 0.0
         self._logs = 0
         self._log_mean = self._log_m2 = 0.0
         self._window = []
         for dt, dn in readings:
-            self._regular_reading(dt, dn)
+            self._regular_reading(dt, dn, fresh)
 
     # -- the estimate --------------------------------------------------------------
 
@@ -433,8 +300,16 @@ class LearnedPace(Pace):
             # Nothing read yet: the pace the last bar of this label learned, and its
             # step one's warm-up.
             this_step += learned.warmup
+        ahead = per_step * left
+        if self._changes and self._all_n > 0:
+            # The pace changed before: the pace now is expected to last as long as
+            # paces have lasted in this bar, and the bar's mean pace after that.
+            lasting = self._all_t / (self._changes + 1)
+            steps_now = min(left, lasting / per_step)
+            mean = self._all_t / self._all_n + self._pause_per_step()
+            ahead = steps_now * per_step + (left - steps_now) * mean
         # The step under way: its time so far is behind us, up to what it takes.
-        return max(per_step * (left - 1) + this_step - min(since, this_step), 0.0)
+        return max(ahead + this_step - per_step - min(since, this_step), 0.0)
 
     def lesson(self) -> Learned | None:
         """What this bar learned, for the next bar of its label (None: too little)."""

@@ -42,18 +42,18 @@ def _lognormal(rng: random.Random, mean: float, sigma: float) -> float:
 
 
 def download_regimes(seed: int = 1) -> tuple[str, Events]:
-    """One bar of 2 GB read in 1 MB chunks; the bandwidth moves between 8, 25 and 60
-    MB/s, staying in a regime for an exponential time of mean 90 s; each chunk's time
-    varies by 20 % (log-normal)."""
+    """One bar of 20 GB (counted in MB) read in 10 MB chunks; the bandwidth moves
+    between 8, 25 and 60 MB/s, staying in a regime for an exponential time of mean
+    120 s; each chunk's time varies by 20 % (log-normal)."""
     rng = random.Random(seed)
-    events: Events = [[0.0, "begin", None, None], [0.0, "open", "download", 2000]]
+    events: Events = [[0.0, "begin", None, None], [0.0, "open", "download", 20000]]
     t, regime_end, bandwidth = 0.0, 0.0, 25.0
     for _ in range(2000):
         if t >= regime_end:
             bandwidth = rng.choice([8.0, 25.0, 60.0])
-            regime_end = t + rng.expovariate(1 / 90)
-        t += _lognormal(rng, 1.0 / bandwidth, 0.2)
-        events.append([t, "step", "download", 1])
+            regime_end = t + rng.expovariate(1 / 120)
+        t += _lognormal(rng, 10.0 / bandwidth, 0.2)
+        events.append([t, "step", "download", 10])
     events += [[t, "close", "download", None], [t, "end", None, None]]
     return download_regimes.__doc__ or "", events
 

@@ -20,14 +20,14 @@ from weakref import WeakSet
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import tqdm.std as _tqdm_std
-from rich.console import Console
-from rich.progress import Progress
 import enlighten
 import enlighten._basecounter as _en_base
 import enlighten._basemanager as _en_mgr
 import enlighten._counter as _en_counter
+import tqdm.std as _tqdm_std
 from keras.src.utils import progbar as _kprog
+from rich.console import Console
+from rich.progress import Progress
 
 _DEVNULL = open(os.devnull, "w")
 
@@ -156,7 +156,7 @@ class KerasPeer:
         saved = b._time_after_first_step  # _estimate_step_duration mutates it when cur == 1
         tpu = b._estimate_step_duration(cur, t)
         b._time_after_first_step = saved
-        return float(tpu * (b.target - cur))  # exactly update()'s `eta = time_per_unit * (target-current)`
+        return float(tpu * (b.target - cur))  # update()'s eta = time_per_unit * (target - current)
 
     def close(self):
         pass

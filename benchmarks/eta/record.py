@@ -137,7 +137,8 @@ def jax_jit(rec: Recorder) -> None:
     y = (x[:, :8].sum(axis=1) > 0).astype("float32")
     key = jax.random.PRNGKey(0)
     k1, k2, k3 = jax.random.split(key, 3)
-    params = {"w1": jax.random.normal(k1, (64, 512)) * 0.05, "w2": jax.random.normal(k2, (512, 512)) * 0.05,
+    params = {"w1": jax.random.normal(k1, (64, 512)) * 0.05,
+              "w2": jax.random.normal(k2, (512, 512)) * 0.05,
               "w3": jax.random.normal(k3, (512, 1)) * 0.05}
 
     def loss_fn(p: Any, xb: Any, yb: Any) -> Any:
@@ -210,7 +211,7 @@ def dataloader_restart(rec: Recorder) -> None:
         rec.close("train")
         rec.open("val", len(val))
         with torch.no_grad():
-            for xb, yb in val:
+            for xb, _ in val:
                 model(xb)
                 rec.step("val")
         rec.close("val")
