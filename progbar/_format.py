@@ -88,7 +88,7 @@ class Snapshot:
     """Everything a line shows, captured at one instant by the controller."""
 
     __slots__ = ("current", "target", "elapsed", "per_step", "metrics", "final", "unit", "eta",
-                 "scale", "stalled")
+                 "scale", "stalled", "finish")
 
     current: float
     target: float | None
@@ -100,6 +100,7 @@ class Snapshot:
     eta: float | None
     scale: int  # unit_scale's divisor (1000 or 1024), or 0: plain counts
     stalled: float | None  # seconds since the last step, while the bar is stalled
+    finish: str | None  # when the bar is expected to end, local time ("14:32")
 
     def __init__(
         self,
@@ -113,6 +114,7 @@ class Snapshot:
         eta: float | None = None,
         scale: int = 0,
         stalled: float | None = None,
+        finish: str | None = None,
     ) -> None:
         self.current = current
         self.target = target
@@ -124,6 +126,7 @@ class Snapshot:
         self.eta = eta
         self.scale = scale
         self.stalled = stalled
+        self.finish = finish
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Snapshot:
@@ -345,6 +348,26 @@ def format_duration(seconds: float) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{s:02d}"
     return f"{minutes}:{s:02d}"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FINISH_AFTER = 600.0  # a line shows when the bar ends if that is this far off (seconds)
+
+
+def format_finish(at: float, now: float) -> str | None:
+    """When (wall-clock seconds ``at``) in local time, as seen at ``now``: ``14:32``,
+    with the date when not today: ``Dec 8 14:32``; None past a year from now (a
+    target of 1e30 steps has no date to show)."""
+    import time  # (loaded already: the bar's clock)
+
+    if not at - now < 366 * 86400:
+        return None
+    when = time.localtime(at)
+    clock = f"{when.tm_hour:02d}:{when.tm_min:02d}"
+    today = time.localtime(now)
+    if (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday):
+        return clock
+    return f"{_MONTHS[when.tm_mon - 1]} {when.tm_mday} {clock}"
 
 
 def format_stalled(seconds: float) -> str:
@@ -764,12 +787,15 @@ def format_default(
     glyphs: Glyphs = UNICODE,
     max_cells: int | None = None,
     with_bar: bool = True,
+    log: bool = False,
 ) -> list[Segment]:
     """Our own line.
 
     Live:  `` 450/1000  45% ━━━━━━━━━╸━━━━━━━━━━ 0:12<0:15 36.2 step/s - loss: 0.4132``
     Stalled: `` 450/1000  45% ━━━━━━━━━╸━━━━━━━━━━ 1:17 stalled 1:05 36.2 step/s - ...``
     Log:   `` 450/1000  45% 0:12<0:15 36.2 step/s - loss: 0.4132``
+    A log's line (``log``) of a bar ending more than ten minutes from now says when:
+           `` 45/1000   4% 2:12<48:15 done ~14:32 3.0s/step - loss: 0.4132``
     Done:  ``1000/1000 100% ━━━━━━━━━━━━━━━━━━━━ 0:27 36.9 step/s - loss: 0.4132``
     """
     target = snap.target
@@ -798,6 +824,8 @@ def format_default(
         stalled = [(" ", ""), (format_stalled(snap.stalled), YELLOW)]  # in place of the ETA
     elif known and not snap.final and snap.eta is not None:
         clock += "<" + format_duration(snap.eta)
+        if log and snap.finish is not None and snap.eta > FINISH_AFTER:
+            clock += " done ~" + snap.finish
     tail: list[Segment] = [(" ", ""), (clock, CYAN)] + stalled
     rate = (format_scaled_rate(snap.per_step, snap.unit, snap.scale) if snap.scale
             else format_rate(snap.per_step, snap.unit))
@@ -809,14 +837,15 @@ def format_default(
 
 # --------------------------------------------------------------------------- templates
 
-TEMPLATE_FIELDS = ("label", "count", "target", "percent", "bar", "elapsed", "eta", "rate",
-                   "unit", "metrics")
+TEMPLATE_FIELDS = ("label", "count", "target", "percent", "bar", "elapsed", "eta", "finish",
+                   "rate", "unit", "metrics")
 
 
 # What each field looks like (all are text when a line is drawn): a template is tried
 # on these at construction, so a spec or conversion that cannot apply is found there.
 _SAMPLE_FIELDS = {"label": "train", "count": "12", "target": "100", "percent": " 12%",
-                  "bar": "", "elapsed": "0:01", "eta": "0:09", "rate": "9.8 step/s",
+                  "bar": "", "elapsed": "0:01", "eta": "0:09", "finish": "14:32",
+                  "rate": "9.8 step/s",
                   "unit": "step", "metrics": "loss: 0.4132"}
 
 
@@ -882,6 +911,7 @@ def format_template(
         "eta": ("0:00" if snap.final
                 else format_stalled(snap.stalled) if snap.stalled is not None
                 else format_duration(snap.eta) if snap.eta is not None else "?"),
+        "finish": snap.finish if snap.finish is not None and not snap.final else "",
         "rate": rate,
         "unit": unit,
         "metrics": " - ".join(text[3:] for text, _ in _metric_segments(snap.metrics)),

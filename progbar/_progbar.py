@@ -217,7 +217,8 @@ class Progbar(Counting, StallWatching, Generic[T]):
         delay: seconds before the bar first draws; a bar that ends sooner draws nothing.
         format: a template for the default style's line, from the fields ``{label}``,
             ``{count}``, ``{target}``, ``{percent}``, ``{bar}``, ``{elapsed}``,
-            ``{eta}``, ``{rate}``, ``{unit}`` and ``{metrics}``.
+            ``{eta}``, ``{finish}`` (local time the bar is expected to end, ``14:32``),
+            ``{rate}``, ``{unit}`` and ``{metrics}``.
         stall_after: seconds without a step after which a running bar says it is
             stalled (None: ``PROGBAR_STALL_AFTER``, else max(60 s, 30 x the smoothed
             step time); ``math.inf``: never).  See docs/terminal.md.

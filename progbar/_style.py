@@ -22,6 +22,7 @@ stream.  What it owns is its own: the throttle mark, the time estimate, the glyp
 from __future__ import annotations
 
 import math
+import time
 
 from . import _format as fmt
 from ._estimate import LearnedPace, MeanAfterFirstPace, MeanPace, Pace, eta_up
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["STYLES", "DefaultStyle", "Draw", "Keras2Style", "KerasStyle", "Style", "TfKerasStyle",
            "make_style"]
 
+wall_clock = time.time  # what "done ~14:32" is counted from (whatever clock the bar has)
 LINE = "line"  # the bar's line (verbose=1)
 SUMMARY = "summary"  # the one line of a verbose=2 bar
 
@@ -178,9 +180,12 @@ class Style:
     def snapshot(self, current: float, target: float | None, now: float, per_step: float,
                  final: bool, exact: bool, metrics: list[tuple[str, fmt.Shown]]
                  ) -> fmt.Snapshot:
-        eta = None
+        eta = finish = None
         if target is not None and not final:
             eta = self._eta(current, target, now, per_step, exact)
+            if eta is not None and self.own_line:
+                wall = wall_clock()
+                finish = fmt.format_finish(wall + eta, wall)
         stall = self.stall
         return fmt.Snapshot(
             current=current,
@@ -193,6 +198,7 @@ class Style:
             eta=eta,
             scale=self.scale,
             stalled=stall[1] if stall is not None and stall[0] == current else None,
+            finish=finish,
         )
 
 
@@ -518,8 +524,8 @@ class DefaultStyle(Style):
         snap = self.snapshot(current, target, now, per_step, final, False, metrics)
         return _fit(
             lambda limit, with_bar: fmt.format_default(
-                snap, self.width, self.glyphs, limit, with_bar=with_bar and self.live
-            ),
+                snap, self.width, self.glyphs, limit, with_bar=with_bar and self.live,
+                log=not self.live),
             color, max_cells, final, record=True,
         )
 
