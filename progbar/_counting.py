@@ -170,6 +170,7 @@ class Counting:
         # a stream that fails silences its display (every bar on it).
         self._broken = False
         self._outer = False  # an inner bar started under this one (see adopt)
+        self._started = False  # an update() or a loop has begun counting
 
     def _new_lock(self) -> None:
         """The lock of the count and the store: every write to them holds it.  Its
@@ -304,6 +305,7 @@ class Counting:
         to, let the style draw, and set ``_lim``, the count up to which calls may
         skip this."""
         every = self._clock_every
+        self._started = True
         if self._verbose == 0:
             every = _SILENT_STRIDE  # nothing to draw
             if self._outer:  # but its steps time its inner bars' run (see _run)
@@ -455,6 +457,7 @@ class Counting:
         with self._lock:
             self._log_mark = self._seen
             self._loop = loop
+            self._started = True
             self._lim = NO_FAST  # the count is the loop's: every call takes the slow path
             if self._stall is not None:
                 self._stall.arm(self._clock())  # its first item is due from now on

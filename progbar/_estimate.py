@@ -114,6 +114,10 @@ CHANGE_LEAST = 0.05
 # by WARMUP_FACTOR, it was warm-up (left out); else it counts as a step like others.
 WARMUP_JUDGED = 3
 WARMUP_FACTOR = 1.5
+# A bar whose pace changed this many times is taken to move between regimes (a
+# download's bandwidth): the pace now lasts a while, then the bar's mean returns.
+# Fewer changes are followed for good.
+REVERTING = 2
 # What an earlier bar of the same label taught counts as this many steps at most, so
 # that this bar's own steps soon outweigh it.
 PRIOR_STEPS = 200
@@ -123,18 +127,26 @@ class Learned:
     """What a finished bar learned, to start the next bar of its label with.  (Not a
     NamedTuple: ``typing`` costs ``import progbar`` ten milliseconds.)"""
 
-    __slots__ = ("per_step", "pause_per_step", "warmup", "steps")
+    __slots__ = ("per_step", "pause_per_step", "warmup", "warmups", "steps")
 
     def __init__(self, per_step: float, pause_per_step: float, warmup: float,
-                 steps: float) -> None:
+                 warmups: int, steps: float) -> None:
         self.per_step = per_step  # seconds per step, pauses left out
         self.pause_per_step = pause_per_step  # the pauses' seconds, spread over the steps
         self.warmup = warmup  # seconds step one took beyond the pace
+        self.warmups = warmups  # bars in a row, up to this one, whose step one was slow
         self.steps = steps  # the steps behind these numbers
+
+    @property
+    def expected_warmup(self) -> float:
+        """The warm-up the next bar is expected to have: one seen in two bars in a
+        row comes again (workers that start each epoch); one seen once does not
+        (compiling)."""
+        return self.warmup if self.warmups >= 2 else 0.0
 
     def __repr__(self) -> str:
         return (f"Learned(per_step={self.per_step!r}, pause_per_step={self.pause_per_step!r}, "
-                f"warmup={self.warmup!r}, steps={self.steps!r})")
+                f"warmup={self.warmup!r}, warmups={self.warmups!r}, steps={self.steps!r})")
 
 
 class LearnedPace(Pace):
@@ -242,10 +254,20 @@ class LearnedPace(Pace):
         old_n = self._seg_n - win_n + self._prior_n
         if win_t <= 0 or old_t <= 0 or old_n <= 0:
             return
-        ratio = abs(math.log((win_t / win_n) / (old_t / old_n)))
+        old = old_t / old_n
+        ratio = abs(math.log((win_t / win_n) / old))
         spread = math.sqrt(self._log_m2 / (self._logs - 1) / CHANGE_WINDOW)
         if ratio > max(CHANGE_LEAST, CHANGE_SIGMAS * spread):
-            self._new_stretch(list(window), fresh=False)
+            # A change that lasts, not a few odd readings: the new stretch is the
+            # readings since it, at least half the window all on its side.
+            slower = win_t / win_n > old
+            since: list[tuple[float, float]] = []
+            for dt, dn in reversed(window):
+                if (dt / dn > old) != slower:
+                    break
+                since.append((dt, dn))
+            if len(since) >= CHANGE_WINDOW // 2:
+                self._new_stretch(since[::-1], fresh=False)
 
     def _new_stretch(self, readings: list[tuple[float, float]], fresh: bool) -> None:
         """The pace changed: the stretch starts over from ``readings``."""
@@ -264,9 +286,15 @@ class LearnedPace(Pace):
         n = self._seg_n + self._prior_n
         return (self._seg_t + self._prior_t) / n if n > 0 else None
 
-    def _pause_per_step(self) -> float:
+    def _pause_per_step(self, pending: bool = True) -> float:
+        """Pauses' seconds per step; with ``pending``, slow readings not yet told from
+        a change count as pauses (the likelier), as they do not in a bar's lesson (a
+        slow last step -- compiling a last partial batch -- is no pattern)."""
         learned = self.learned
         pause_t, steps = self._pause_t, self._steps
+        pace = self._regular()
+        if pending and pace is not None:
+            pause_t += sum(max(dt - dn * pace, 0.0) for dt, dn in self._pending)
         if learned is not None:
             pause_t += learned.pause_per_step * learned.steps
             steps += learned.steps
@@ -298,12 +326,12 @@ class LearnedPace(Pace):
         learned = self.learned
         if self._warmup is None and learned is not None:
             # Nothing read yet: the pace the last bar of this label learned, and its
-            # step one's warm-up.
-            this_step += learned.warmup
+            # step one's warm-up if warm-ups come again.
+            this_step += learned.expected_warmup
         ahead = per_step * left
-        if self._changes and self._all_n > 0:
-            # The pace changed before: the pace now is expected to last as long as
-            # paces have lasted in this bar, and the bar's mean pace after that.
+        if self._changes >= REVERTING and self._all_n > 0:
+            # The pace moved back and forth: the pace now is expected to last as long
+            # as paces have lasted in this bar, and the bar's mean pace after that.
             lasting = self._all_t / (self._changes + 1)
             steps_now = min(left, lasting / per_step)
             mean = self._all_t / self._all_n + self._pause_per_step()
@@ -318,5 +346,8 @@ class LearnedPace(Pace):
             return self.learned
         warmup = self._warmup
         extra = max(warmup[0] - warmup[1] * pace, 0.0) if warmup is not None else 0.0
-        return Learned(pace, self._pause_per_step(), extra,
-                       self._steps + (self.learned.steps if self.learned else 0.0))
+        before = self.learned
+        slow = warmup is not None and warmup[0] > WARMUP_FACTOR * warmup[1] * pace
+        warmups = (before.warmups if before is not None else 0) + 1 if slow else 0
+        return Learned(pace, self._pause_per_step(pending=False), extra, warmups,
+                       self._steps + (before.steps if before is not None else 0.0))

@@ -389,6 +389,7 @@ class Progbar(Counting, StallWatching, Generic[T]):
             self._quiet_until = start + self._delay if self._delay else None
             self._seen = self._log_mark = self._initial
             self._shown = self._tick_mark = None
+            self._started = False
             if self._clock_every:
                 self._clock_every = 1
             if self._closed:  # reused after close(): take a place on the stream again
@@ -579,13 +580,13 @@ class Progbar(Counting, StallWatching, Generic[T]):
                 return
 
     def _holds_inner(self) -> bool:
-        """May a bar starting now be an inner bar of this one?  Yes while it counts
-        (its loop runs, or it has moved) and is short of its target (see _run)."""
+        """May a bar starting now be an inner bar of this one?  Yes once it counts
+        (its loop runs, or it has been updated, to 0 even) and while it is short of its
+        target (see _run): a bar merely made beside it is not inside it."""
         target = self._target
         if target is None or self._closed:
             return False
-        current = self.current
-        return (self._loop is not None or current > self._initial) and current < target
+        return self._started and self.current < target
 
     def _adopt(self) -> None:
         """An inner bar started under this one (``_run``): a silent bar reads the clock
