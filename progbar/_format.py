@@ -10,6 +10,7 @@ dropping metrics second.
 from __future__ import annotations
 
 import math
+import time
 
 # ``typing`` and ``dataclasses`` cost ~20 ms at ``import progbar``: types are for mypy
 # only (mypy takes any name TYPE_CHECKING as true), and the two records below are
@@ -309,12 +310,26 @@ def format_metric_value(value: Shown) -> str:
     return f"{value:.4e}"
 
 
-def format_epoch(epoch: int, epochs: int | None = None) -> str:
+def format_epoch(epoch: int, epochs: int | None = None, left: float | None = None,
+                 upper_bound: bool = False) -> str:
     """The header Keras prints before an epoch: ``format_epoch(3, 10) == "Epoch 3/10"``.
 
-    ``epoch`` counts from 1, as printed; ``epochs=None`` gives ``"Epoch 3"``.
+    ``epoch`` counts from 1, as printed; ``epochs=None`` gives ``"Epoch 3"``.  With
+    ``left``, the run's seconds left (a second at least): ``"Epoch 3/40 - 1:02:13 left,
+    done ~14:32"``
+    (when it ends, local time, if more than ten minutes off); ``upper_bound`` (a run
+    that may stop early) shows it as at most: ``"... - ≤ 1:02:13 left, ..."``.
     """
-    return f"Epoch {epoch}/{epochs}" if epochs is not None else f"Epoch {epoch}"
+    head = f"Epoch {epoch}/{epochs}" if epochs is not None else f"Epoch {epoch}"
+    if left is None or not left >= 1:  # (a run of a second or less: nothing worth saying)
+        return head
+    head += " - " + ("≤ " if upper_bound else "") + format_duration(left) + " left"
+    if left > FINISH_AFTER:
+        now = wall_clock()
+        finish = format_finish(now + left, now)
+        if finish is not None:
+            head += ", done ~" + finish
+    return head
 
 
 def format_eta_keras(eta: float) -> str:
@@ -350,6 +365,7 @@ def format_duration(seconds: float) -> str:
     return f"{minutes}:{s:02d}"
 
 
+wall_clock = time.time  # what "done ~14:32" counts from (whatever clock the bar has)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FINISH_AFTER = 600.0  # a line shows when the bar ends if that is this far off (seconds)
 
@@ -358,8 +374,6 @@ def format_finish(at: float, now: float) -> str | None:
     """When (wall-clock seconds ``at``) in local time, as seen at ``now``: ``14:32``,
     with the date when not today: ``Dec 8 14:32``; None past a year from now (a
     target of 1e30 steps has no date to show)."""
-    import time  # (loaded already: the bar's clock)
-
     if not at - now < 366 * 86400:
         return None
     when = time.localtime(at)

@@ -70,12 +70,15 @@ class RunEstimate:
                 return
             took = now - self._step_start
             first = not self._durations
-            self._steps += count - last
+            moved = count - last
+            self._steps += moved
             if self._phases:
                 self._with_phases += 1
-                self._template = _layout(self._phases, took, first)
-                took = self._template[-1].end or took
-            self._durations += [took / (count - last)] * int(min(count - last, RECENT_STEPS))
+                layout = _layout(self._phases, took, first)
+                took = layout[-1].end or took
+                if moved >= 1:  # (a part of a step -- a resumed epoch -- lays out nothing)
+                    self._template = layout
+            self._durations += [took / moved] * max(int(min(moved, RECENT_STEPS)), 1)
             self._phases = []
             self._step_start = now
             self._running = None
@@ -140,6 +143,9 @@ class RunEstimate:
         the step for a bar with none) and what the last one of that key learned."""
         with self._lock:
             key = label if label is not None else f"#{len(self._phases)}"
+            for phase in self._phases:  # phases follow one another: the last one ended
+                if phase.end is None:
+                    phase.end = now - self._step_start
             self._phases.append(_PhaseTimes(key, now - self._step_start, None))
             self._running = None
             self.used = True

@@ -22,7 +22,6 @@ stream.  What it owns is its own: the throttle mark, the time estimate, the glyp
 from __future__ import annotations
 
 import math
-import time
 
 from . import _format as fmt
 from ._estimate import LearnedPace, MeanAfterFirstPace, MeanPace, Pace, eta_up
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["STYLES", "DefaultStyle", "Draw", "Keras2Style", "KerasStyle", "Style", "TfKerasStyle",
            "make_style"]
 
-wall_clock = time.time  # what "done ~14:32" is counted from (whatever clock the bar has)
 LINE = "line"  # the bar's line (verbose=1)
 SUMMARY = "summary"  # the one line of a verbose=2 bar
 
@@ -184,7 +182,7 @@ class Style:
         if target is not None and not final:
             eta = self._eta(current, target, now, per_step, exact)
             if eta is not None and self.own_line:
-                wall = wall_clock()
+                wall = fmt.wall_clock()
                 finish = fmt.format_finish(wall + eta, wall)
         stall = self.stall
         return fmt.Snapshot(

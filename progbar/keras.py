@@ -48,6 +48,13 @@ class ProgbarLogger(FitLoggerHooks, keras.callbacks.ProgbarLogger):  # type: ign
 
     Put it last in ``callbacks=[...]`` (where Keras puts its own logger), so that
     entries other callbacks add to the logs reach the epoch's line.
+
+    From the second epoch on, the header says how long the whole ``fit`` has left
+    (validation included) and, past ten minutes, when it will be done: ``Epoch 3/40
+    - 1:02:13 left, done ~14:32``; :attr:`eta` is that estimate in seconds.  With
+    ``may_stop_early=True`` (an ``EarlyStopping`` in the list: Keras tells a callback
+    nothing of the others) it is an upper bound, ``≤ 1:02:13 left``.  A resumed
+    ``fit`` (``initial_epoch``) counts only the epochs it runs.
     """
 
     # Keras 3 reads this before deciding whether batch-end callbacks may run on its
@@ -61,6 +68,7 @@ class ProgbarLogger(FitLoggerHooks, keras.callbacks.ProgbarLogger):  # type: ign
         if "target" in options:
             raise TypeError("ProgbarLogger takes its target from Keras; do not pass target")
         self._verbose_option: int | None = options.pop("verbose", None)
+        self._may_stop_early = bool(options.pop("may_stop_early", False))
         if "stateful_metrics" not in options and "stateless_metrics" not in options:
             options["stateless_metrics"] = ()
         # Check the options now, where the mistake is, not at the first batch.

@@ -22,6 +22,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ProgressBar
 
 from progbar import Progbar, format_epoch
+from progbar.fit_logger import EpochRun
 
 __all__ = ["ProgbarCallback"]
 
@@ -48,7 +49,9 @@ class ProgbarCallback(ProgressBar):
             as Lightning reports them (it already reduces what is logged with
             ``on_epoch=True``), as its own bar does.
 
-    ``fit`` shows ``Epoch i/N`` (when N > 1) and one bar per training epoch with the
+    ``fit`` shows ``Epoch i/N`` (when N > 1; from the second epoch on with the run's
+    time left, ``Epoch 3/40 - 1:02:13 left, done ~14:32``, an upper bound ``≤`` with
+    ``EarlyStopping`` or ``max_time``: :attr:`eta`) and one bar per training epoch with the
     ``prog_bar=True`` metrics; validation inside ``fit`` shows a transient bar under
     the training bar (``label="validation"``, gone when it ends) and its metrics join
     the epoch's final line, as in Keras (the sanity check is silent).
@@ -79,6 +82,7 @@ class ProgbarCallback(ProgressBar):
         self._eval_bar: Progbar[Any] | None = None
         self._eval_seen = 0
         self._pending = ""  # print(..., end="") text that waits for its line's end
+        self._run: EpochRun | None = None  # the whole fit's estimate
 
     # ------------------------------------------------------------------ ProgressBar API
 
@@ -132,12 +136,14 @@ class ProgbarCallback(ProgressBar):
         self._eval_bar = None
         self._close(self._train_bar)
         self._train_bar = None
+        if self._run is not None:
+            self._run.close()
 
     def __getstate__(self) -> dict[str, Any]:
         # Bars hold streams; a spawned process starts without them.  A ``file``
         # option is pickled by what names it (see _StreamByName), never as a stream.
         state = self.__dict__.copy()
-        state["_train_bar"] = state["_eval_bar"] = None
+        state["_train_bar"] = state["_eval_bar"] = state["_run"] = None
         if "file" in self._options:
             state["_options"] = dict(self._options, file=_StreamByName.of(self._options["file"]))
         return state
@@ -149,6 +155,21 @@ class ProgbarCallback(ProgressBar):
         self.__dict__.update(state)
 
     # ------------------------------------------------------------------ training
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left in the ``fit`` under way as estimated now -- the epochs to
+        come, validation included -- or in the last one (0.0 once done); None before
+        it can tell.  An upper bound when the run may stop early (an ``EarlyStopping``
+        callback, or ``max_time``)."""
+        return self._run.eta if self._run is not None else None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        from lightning.pytorch.callbacks import EarlyStopping, Timer
+
+        callbacks = getattr(trainer, "callbacks", [])
+        may_stop_early = any(isinstance(cb, (EarlyStopping, Timer)) for cb in callbacks)
+        self._run = EpochRun.for_options(self._options, may_stop_early)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._open_epoch(trainer, 0)
@@ -164,12 +185,18 @@ class ProgbarCallback(ProgressBar):
 
     def _open_epoch(self, trainer: pl.Trainer, done: int) -> None:
         self._close(self._train_bar)
-        bar = self._train_bar = self._new_bar(self.total_train_batches, initial=done)
         max_epochs = trainer.max_epochs
-        if max_epochs is None or max_epochs < 0:
+        epochs = max_epochs if max_epochs is not None and max_epochs > 0 else None
+        run = self._run
+        if run is not None:  # before the epoch's bar: it is the run's inner bar
+            total = _target(self.total_train_batches)
+            run.begin_epoch(trainer.current_epoch, epochs, done / total if total else 0.0)
+        bar = self._train_bar = self._new_bar(self.total_train_batches, initial=done)
+        if epochs is None:
             bar.write(format_epoch(trainer.current_epoch + 1))
-        elif max_epochs > 1:
-            bar.write(format_epoch(trainer.current_epoch + 1, max_epochs))
+        elif epochs > 1:
+            bar.write(run.header(trainer.current_epoch, epochs) if run is not None
+                      else format_epoch(trainer.current_epoch + 1, epochs))
 
     def on_train_batch_end(
         self,
@@ -192,10 +219,14 @@ class ProgbarCallback(ProgressBar):
             bar.update(bar.current, self._metrics(trainer, pl_module), finalize=True)
             self._close(bar)
             self._train_bar = None
+        if self._run is not None:
+            self._run.end_epoch(trainer.current_epoch)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._close(self._train_bar)  # an interrupted epoch
         self._train_bar = None
+        if self._run is not None:
+            self._run.close()
 
     # ------------------------------------------------------------------ evaluation
 

@@ -56,6 +56,13 @@ class ProgbarLogger(FitLoggerHooks, tf_keras.callbacks.ProgbarLogger):  # type: 
     Put it last in ``callbacks=[...]`` (where Keras puts its own logger), so that
     entries other callbacks add to the logs reach the epoch's line.
 
+    From the second epoch on, the header says how long the whole ``fit`` has left
+    (validation included) and, past ten minutes, when it will be done: ``Epoch 3/40
+    - 1:02:13 left, done ~14:32``; :attr:`eta` is that estimate in seconds.  With
+    ``may_stop_early=True`` (an ``EarlyStopping`` in the list: Keras tells a callback
+    nothing of the others) it is an upper bound, ``≤ 1:02:13 left``.  A resumed
+    ``fit`` (``initial_epoch``) counts only the epochs it runs.
+
     ``fit`` shows ``Epoch i/N`` (when N > 1), one bar per epoch, and at epoch end its
     final line with the training and validation metrics (the values ``History``
     records); validation inside ``fit`` is silent, as in Keras.  ``evaluate`` and
@@ -68,6 +75,7 @@ class ProgbarLogger(FitLoggerHooks, tf_keras.callbacks.ProgbarLogger):  # type: 
         if "target" in options or "total" in options:
             raise TypeError("ProgbarLogger takes its target from Keras; do not pass target")
         self._verbose_option: int | None = options.pop("verbose", None)
+        self._may_stop_early = bool(options.pop("may_stop_early", False))
         # Check the options now, where the mistake is, not at the first batch.
         Progbar(None, verbose=0, **options)
         if self._verbose_option is not None:

@@ -35,6 +35,7 @@ from typing import Any
 import transformers  # type: ignore[import-not-found, unused-ignore]
 
 from progbar import Progbar, all_ranks, format_epoch
+from progbar.fit_logger import EpochRun
 
 __all__ = ["ProgbarCallback", "attach"]
 
@@ -84,7 +85,10 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
     What it shows, on world process zero only (``state.is_world_process_zero``; on every
     process with ``PROGBAR_ALL_RANKS=1``):
 
-    - ``Epoch i/N`` before each epoch (when N > 1), then one step bar per epoch;
+    - ``Epoch i/N`` before each epoch (when N > 1), then one step bar per epoch; from
+      the second epoch on the header says how long ``train()`` has left, evaluations
+      included (``Epoch 3/40 - 1:02:13 left, done ~14:32``; ``≤`` with an
+      ``EarlyStoppingCallback``): :attr:`eta`;
     - ``loss``: the Trainer logs, every ``logging_steps``, the mean loss over the steps
       since its previous log; the bar shows the epoch's running mean of those
       values, each weighted by the number of steps it covers (so the epoch's final
@@ -129,13 +133,28 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
         self._loss_steps = 0
         self._shown: dict[str, Any] = {}  # values for the epoch's line, in order
         self._eval_shown: dict[str, Any] = {}
+        self._run: EpochRun | None = None  # the whole train()'s estimate
 
     # ------------------------------------------------------------------ training
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left in the ``train()`` under way as estimated now -- the epochs to
+        come with their evaluations, or the one bar's when the Trainer runs to
+        ``max_steps`` -- (0.0 once done); None before it can tell.  An upper bound
+        with an ``EarlyStoppingCallback``."""
+        if self._run is not None and self._run.eta is not None:
+            return self._run.eta
+        return self._bar.eta if self._bar is not None and self._epochs is None else None
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._reset()
         if not _draws(state):
             return
+        # EarlyStoppingCallback keeps a state the Trainer lists by name: the one way a
+        # callback learns of another.
+        stopping = "EarlyStoppingCallback" in (getattr(state, "stateful_callbacks", None) or {})
+        self._run = EpochRun.for_options(self._options, stopping)
         self._training = True
         self._last_logged = state.global_step
         loader = kwargs.get("train_dataloader")
@@ -184,10 +203,14 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
             # the iterator runs dry first).
             target = max(max_steps - state.global_step, 0)
         options = dict(self._options, initial=initial) if initial else self._options
+        run = self._run
+        if run is not None:  # before the epoch's bar: it is the run's inner bar
+            run.begin_epoch(self._epoch - 1, self._epochs, initial / target if target else 0.0)
         bar: Progbar[Any] = Progbar(target, **options)
         self._bar = bar
         if self._epochs is not None and self._epochs > 1:
-            bar.write(format_epoch(self._epoch, self._epochs))
+            bar.write(run.header(self._epoch - 1, self._epochs) if run is not None
+                      else format_epoch(self._epoch, self._epochs))
         elif self._epochs is None and self._steps_per_epoch is None and self._epoch > 1:
             bar.write(format_epoch(self._epoch))
 
@@ -248,6 +271,8 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
         self._finish_epoch()
         self._close_eval_bar()
         self._training = False
+        if self._run is not None:
+            self._run.close()
 
     # ------------------------------------------------------------------ evaluation
 
@@ -319,6 +344,8 @@ class ProgbarCallback(transformers.TrainerCallback):  # type: ignore[misc, unuse
             bar.target = self._step
         bar.update(self._step, self._values(), finalize=True)
         bar.close()
+        if self._run is not None:
+            self._run.end_epoch(self._epoch - 1)
 
     def _close_eval_bar(self, values: list[tuple[str, Any]] | None = None) -> None:
         bar = self._eval_bar

@@ -78,7 +78,7 @@ def _fmt(v: float) -> str:
 def _check_final_lines(result: dict[str, Any]) -> None:
     history = result["history"]
     lines = result["lines"].splitlines()
-    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
+    assert lines[0] == "Epoch 1/2" and lines[2].split(" - ")[0] == "Epoch 2/2"
     for epoch, line in ((0, lines[1]), (1, lines[3])):
         assert line.startswith("64/64 100%"), line
         shown = " - ".join(

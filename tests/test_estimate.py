@@ -297,10 +297,10 @@ def test_inner_bars_in_a_few_steps_only_leave_the_bars_own_estimate() -> None:
 def test_a_log_says_when_a_long_bar_will_be_done(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from progbar import _style
+    from progbar import _format
 
     noon = time.mktime((2026, 12, 7, 12, 0, 0, 0, 0, -1))
-    monkeypatch.setattr(_style, "wall_clock", lambda: noon)
+    monkeypatch.setattr(_format, "wall_clock", lambda: noon)
     bar, clock = _bar(1000, interval=0)
     for i in range(1, 11):
         clock.now += 2.0
@@ -326,10 +326,10 @@ def test_a_log_says_when_a_long_bar_will_be_done(monkeypatch: pytest.MonkeyPatch
 def test_the_finish_field_and_the_date_when_not_today(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from progbar import _style
+    from progbar import _format
 
     evening = time.mktime((2026, 12, 7, 23, 0, 0, 0, 0, -1))
-    monkeypatch.setattr(_style, "wall_clock", lambda: evening)
+    monkeypatch.setattr(_format, "wall_clock", lambda: evening)
     bar, clock = _bar(10_000, interval=0, format="{count}/{target} ends {finish}")
     for i in range(1, 11):
         clock.now += 2.0
