@@ -126,6 +126,13 @@ class RunEstimate:
                 per_step += phase.end - phase.start - took[phase.key]
             elif running is not None and running[0] == phase.key:
                 per_step += in_step - phase.start + left - took[phase.key]
+        if running is None:  # a phase begun that has not told its estimate yet: as
+            # long as it took last step
+            begun = [p for p in self._phases if p.end is None and p.key in took]
+            if begun:
+                phase = begun[-1]
+                left = max(took[phase.key] - (in_step - phase.start), 0.0)
+                running = (phase.key, 0.0, left)
         if running is not None:
             if running[0] in ends:
                 return left + max(total - ends[running[0]], 0.0), per_step
