@@ -61,7 +61,7 @@ def page(results: list[Any], peers: list[str], seconds: float, machine: str
              "of the trace as they are used. At every 5 % of each bar's true duration from "
              "10 % to 90 %, the relative error |estimate - true remaining| / true remaining "
              "is taken; no estimate counts as 100 %. How the estimate works: "
-             "[design.md, \"The estimate\"](design.md#the-estimate).", ""]
+             "[design.md, \"The estimate\"](design.md#15-the-estimate).", ""]
     lines += ["## The traces", ""]
     rows = []
     for r in results:
