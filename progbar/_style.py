@@ -181,7 +181,7 @@ class Style:
         eta = finish = None
         if target is not None and not final:
             eta = self._eta(current, target, now, per_step, exact)
-            if eta is not None and self.own_line:
+            if eta is not None and self.shows_finish(eta):
                 wall = fmt.wall_clock()
                 finish = fmt.format_finish(wall + eta, wall)
         stall = self.stall
@@ -199,6 +199,10 @@ class Style:
             finish=finish,
         )
 
+
+    def shows_finish(self, eta: float) -> bool:
+        """Does a line with this ETA show when the bar ends (``done ~14:32``)?"""
+        return False
 
     def _eta(self, current: float, target: float, now: float, per_step: float,
              exact: bool) -> float | None:
@@ -440,6 +444,11 @@ class DefaultStyle(Style):
             self.glyphs = fmt.ASCII
         else:
             self.glyphs = fmt.UNICODE if color else fmt.UNICODE_PLAIN
+
+    def shows_finish(self, eta: float) -> bool:
+        # a log's line, read later, when the end is far; a template that asks
+        return ((not self.live and eta > fmt.FINISH_AFTER)
+                or (self.template is not None and "{finish" in self.template))
 
     def nest(self, run: RunEstimate, label: str | None, now: float) -> None:
         self.phase = phase = Phase(run, label, now)
