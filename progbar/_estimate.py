@@ -110,6 +110,7 @@ PAUSE_RUN = 3
 CHANGE_WINDOW = 16
 CHANGE_SIGMAS = 4.0
 CHANGE_LEAST = 0.05
+CHANGE_EVERY = 4  # readings between two tests (a test costs more than a reading)
 # Step one is judged once this many regular readings are in: slower than the pace
 # by WARMUP_FACTOR, it was warm-up (left out); else it counts as a step like others.
 WARMUP_JUDGED = 3
@@ -173,6 +174,7 @@ class LearnedPace(Pace):
         self._logs = 0  # regular readings in the stretch, and their log-pace moments
         self._log_mean = self._log_m2 = 0.0
         self._window: list[tuple[float, float]] = []  # the last CHANGE_WINDOW of them
+        self._win_t = self._win_n = 0.0  # and their sums
         self._pending: list[tuple[float, float]] = []  # slow readings: pauses, or a change
         self._pause_t = 0.0  # seconds of pauses seen
         self._steps = 0.0  # steps after step one, pauses' included
@@ -233,8 +235,12 @@ class LearnedPace(Pace):
         self._seg_n += dn
         window = self._window
         window.append((dt, dn))
+        self._win_t += dt
+        self._win_n += dn
         if len(window) > CHANGE_WINDOW:
-            del window[0]
+            old_dt, old_dn = window.pop(0)
+            self._win_t -= old_dt
+            self._win_n -= old_dn
         if dt > 0:
             self._logs += 1
             x = math.log(dt / dn)
@@ -246,10 +252,10 @@ class LearnedPace(Pace):
             ratio = abs(math.log((self._seg_t / self._seg_n) / (self._prior_t / self._prior_n)))
             if ratio > max(CHANGE_LEAST, 1 / math.sqrt(self._logs)):
                 self._prior_t = self._prior_n = 0.0
-        if len(window) < CHANGE_WINDOW or self._logs < 2 * CHANGE_WINDOW:
+        if (len(window) < CHANGE_WINDOW or self._logs < 2 * CHANGE_WINDOW
+                or self._logs % CHANGE_EVERY):
             return
-        win_t = sum(t for t, _ in window)
-        win_n = sum(n for _, n in window)
+        win_t, win_n = self._win_t, self._win_n
         old_t = self._seg_t - win_t + self._prior_t
         old_n = self._seg_n - win_n + self._prior_n
         if win_t <= 0 or old_t <= 0 or old_n <= 0:
@@ -276,6 +282,7 @@ class LearnedPace(Pace):
         self._logs = 0
         self._log_mean = self._log_m2 = 0.0
         self._window = []
+        self._win_t = self._win_n = 0.0
         for dt, dn in readings:
             self._regular_reading(dt, dn, fresh)
 
@@ -292,6 +299,8 @@ class LearnedPace(Pace):
         slow last step -- compiling a last partial batch -- is no pattern)."""
         learned = self.learned
         pause_t, steps = self._pause_t, self._steps
+        if not pause_t and not self._pending and learned is None:
+            return 0.0  # (the usual case, at every render)
         pace = self._regular()
         if pending and pace is not None:
             pause_t += sum(max(dt - dn * pace, 0.0) for dt, dn in self._pending)
