@@ -400,6 +400,8 @@ class Counting:
             eta = None
             if target is not None:
                 eta = self._style.estimate(current, target, now)
+                if eta is not None and current < target:
+                    eta = max(eta, 1e-9)  # never 0 while steps remain
             if self._closed:
                 state = "closed" if target is None or current < target else "done"
             elif target is not None and current >= target:

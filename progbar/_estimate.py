@@ -61,6 +61,8 @@ class Pace:
     def remaining(self, current: float, target: float, now: float) -> float | None:
         """Seconds until ``target`` as of ``now``, leaving the pace as it is; None
         when it cannot tell."""
+        if current >= target:
+            return 0.0
         per_step = self.peek(current, now)
         if not per_step > 0:
             return None
@@ -345,8 +347,9 @@ class LearnedPace(Pace):
             steps_now = min(left, lasting / per_step)
             mean = self._all_t / self._all_n + self._pause_per_step()
             ahead = steps_now * per_step + (left - steps_now) * mean
-        # The step under way: its time so far is behind us, up to what it takes.
-        return max(ahead + this_step - per_step - min(since, this_step), 0.0)
+        # The step under way: its time so far is behind us, up to most of what it
+        # takes (one that is overdue may end any moment, but not in no time).
+        return max(ahead + this_step - per_step - min(since, 0.9 * this_step), 0.0)
 
     def lesson(self) -> Learned | None:
         """What this bar learned, for the next bar of its label (None: too little)."""

@@ -472,7 +472,8 @@ class Progbar(Counting, StallWatching, Generic[T]):
             if self._closed:
                 return
             self._closed = True
-            self._style.end(self._clock())
+            if self._style.phase is not None:  # an inner bar: its phase ends now
+                self._style.end(self._clock())
             if self._verbose == 0:
                 return
             try:

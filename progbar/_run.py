@@ -36,6 +36,9 @@ __all__ = ["Phase", "RunEstimate", "enter", "leave"]
 
 # Outer steps with no inner bars: the mean of the last few paces the steps to come.
 RECENT_STEPS = 5
+# The phases of one outer step that are kept (a step of many small inner bars --
+# files, say -- is timed as a whole past that).
+MAX_PHASES = 64
 
 
 class RunEstimate:
@@ -51,6 +54,9 @@ class RunEstimate:
         # bar of phases, and its own estimate (pauses learned) serves it.
         self._steps = 0.0
         self._with_phases = 0
+        # An inner bar still running when its outer step ended spans steps (a bar made
+        # beside the outer bar once it counted): the outer bar's own estimate serves.
+        self._spanning = False
         # This step's phases (seconds from the step's start), and the last finished
         # step's, which the phases not yet begun are read from.
         self._phases: list[_PhaseTimes] = []
@@ -74,11 +80,14 @@ class RunEstimate:
             self._steps += moved
             if self._phases:
                 self._with_phases += 1
+                if self._phases[-1].end is None:
+                    self._spanning = True
                 layout = _layout(self._phases, took, first)
                 took = layout[-1].end or took
                 if moved >= 1:  # (a part of a step -- a resumed epoch -- lays out nothing)
                     self._template = layout
             self._durations += [took / moved] * max(int(min(moved, RECENT_STEPS)), 1)
+            del self._durations[:-RECENT_STEPS]
             self._phases = []
             self._step_start = now
             self._running = None
@@ -95,7 +104,7 @@ class RunEstimate:
             if running is not None:
                 left = max(running[2] - (now - running[1]), 0.0)
             template = self._template
-            if self._with_phases * 2 < self._steps:
+            if self._with_phases * 2 < self._steps or self._spanning:
                 return None
             if not self._durations:
                 if running is None:
@@ -108,7 +117,7 @@ class RunEstimate:
                 per_step = sum(recent) / len(recent)
                 return max(self._durations[-1] - in_step, left) + steps_after * per_step
             rest, per_step = self._from_template(template, running, left, in_step)
-        return rest + steps_after * per_step
+        return max(rest + steps_after * max(per_step, 0.0), 0.0)
 
     def _from_template(self, template: list[_PhaseTimes], running: tuple[str, float, float]
                        | None, left: float, in_step: float) -> tuple[float, float]:
@@ -116,8 +125,18 @@ class RunEstimate:
         lock): the last step's layout, each phase this step has shown replaced by what
         it takes now (a finished one's time, the running one's elapsed + left)."""
         total = template[-1].end or 0.0
-        took = {p.key: (p.end or 0.0) - p.start for p in template}
-        ends = {p.key: p.end or 0.0 for p in template}
+        # (a key that comes more than once in a step -- many "file" bars -- is not
+        # replaced phase by phase: the step's layout serves as a whole)
+        keys = [p.key for p in template]
+        now_keys = [p.key for p in self._phases]
+        if any(now_keys.count(key) > keys.count(key) for key in now_keys):
+            # This step is not laid out as the last one: the steps' mean serves.
+            recent = self._durations[-RECENT_STEPS:]
+            per_step = sum(recent) / len(recent)
+            return max(per_step - in_step, left), per_step
+        once = [p for p in template[:-1] if keys.count(p.key) == 1]
+        took = {p.key: (p.end or 0.0) - p.start for p in once}
+        ends = {p.key: p.end or 0.0 for p in once}
         per_step = total
         for phase in self._phases:
             if phase.key not in took:
@@ -149,11 +168,12 @@ class RunEstimate:
         """An inner bar labelled ``label`` starts: its key (the label, or its place in
         the step for a bar with none) and what the last one of that key learned."""
         with self._lock:
-            key = label if label is not None else f"#{len(self._phases)}"
-            for phase in self._phases:  # phases follow one another: the last one ended
-                if phase.end is None:
-                    phase.end = now - self._step_start
-            self._phases.append(_PhaseTimes(key, now - self._step_start, None))
+            phases = self._phases
+            key = label if label is not None else f"#{min(len(phases), MAX_PHASES)}"
+            if phases and phases[-1].end is None:  # phases follow one another
+                phases[-1].end = now - self._step_start
+            if len(phases) < MAX_PHASES:
+                phases.append(_PhaseTimes(key, now - self._step_start, None))
             self._running = None
             self.used = True
             return key, self._learned.get(key)
@@ -195,19 +215,15 @@ class _PhaseTimes:
 
 def _layout(phases: list[_PhaseTimes], took: float, first: bool) -> list[_PhaseTimes]:
     """A finished step's phases as the steps to come will have them, and its end (a
-    last entry, key ""): the first step's warm-ups (compiling, say) left out, and
-    each phase's first occurrence only."""
+    last entry, key ""): the first step's warm-ups (compiling, say) left out."""
     layout: list[_PhaseTimes] = []
     shift = 0.0
-    seen = set()
     for phase in phases:
         end = phase.end if phase.end is not None else took
         start = phase.start - shift
         if first:
             shift += min(phase.warmup, (end - phase.start) * 0.9)
-        if phase.key not in seen:
-            seen.add(phase.key)
-            layout.append(_PhaseTimes(phase.key, start, end - shift))
+        layout.append(_PhaseTimes(phase.key, start, end - shift))
     layout.append(_PhaseTimes("", took - shift, took - shift))
     return layout
 

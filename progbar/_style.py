@@ -54,6 +54,7 @@ class Style:
     own_line = False  # its line is ours to lay out (unit_scale=, format=), not Keras's
     pace_class: type[Pace] = MeanPace  # how it estimates seconds per step (_estimate)
     run: RunEstimate | None = None  # the whole run's estimate, if it keeps one (_run)
+    phase: Phase | None = None  # the link to an outer bar's run, if it is an inner bar
 
     def __init__(self, start: float, live: bool, width: int | None, unit: str,
                  initial: float = 0, scale: int = 0, template: str | None = None) -> None:
@@ -423,7 +424,6 @@ class DefaultStyle(Style):
         super().__init__(start, live, width, unit, initial, scale)
         self.pace: LearnedPace
         self.run: RunEstimate = RunEstimate(start, initial)  # the run's, once inner bars start
-        self.phase: Phase | None = None  # the link to an outer bar's run
         self.template = template  # format=: the line's layout, or None for ours
         self.places_label = template is not None
         self._finished = False  # the final line (or summary) is drawn

@@ -337,3 +337,51 @@ def test_the_finish_field_and_the_date_when_not_today(monkeypatch: pytest.Monkey
     # 9990 steps of 2 s: 5 h 33 min after 23:00
     assert bar.file.getvalue().splitlines()[-1] == "10/10000 ends Dec 8 04:33"  # type: ignore[attr-defined]
     bar.close()
+
+
+def test_a_step_of_many_inner_bars_of_one_label_is_timed_as_a_whole() -> None:
+    # step one holds one 10 s "file" bar, step two four 1 s ones: no negative or zero
+    # estimate from replacing the one phase four times
+    clock, sink = FakeClock(0.0), io.StringIO()
+    files = Progbar(100, label="files", clock=clock, file=sink)
+    files.update(0)
+    etas = []
+    for step, sizes in enumerate(([10.0], [1.0, 1.0, 1.0, 1.0]), 1):
+        for size in sizes:
+            bar = Progbar(1, label="file", clock=clock, file=sink)
+            clock.now += size
+            bar.update(1)
+            bar.close()
+            if step == 2:
+                etas.append(files.eta)
+                assert files.state()["eta"] == pytest.approx(etas[-1])  # type: ignore[index]
+        files.update(step)
+    files.close()
+    # after one file the step may be one file long; from the second on it is not laid
+    # out as the last one, and the steps' mean (10 s) paces the 98 to come
+    assert all(eta is not None and eta > 0 for eta in etas)
+    assert all(eta > 98 * 9.0 for eta in etas[1:])  # type: ignore[operator]
+
+
+def test_a_bar_made_beside_a_counting_bar_and_outliving_its_step_is_not_a_phase() -> None:
+    # a "bytes" bar over the whole run, made once the "files" bar counts: it spans
+    # the files' steps, so the files bar keeps its own estimate
+    clock, sink = FakeClock(0.0), io.StringIO()
+    files = Progbar(10, label="files", clock=clock, file=sink)
+    files.update(0)
+    total = Progbar(1000, label="bytes", clock=clock, file=sink)
+    for i in range(1, 4):
+        for _ in range(100):
+            clock.now += 0.1
+            total.update(total.current + 1)
+        files.update(i)
+    assert files.eta == pytest.approx(70.0, rel=0.02)
+    total.close()
+    files.close()
+
+
+@pytest.mark.parametrize("style", ["default", "keras", "keras2", "tf_keras"])
+def test_past_the_target_nothing_is_left(style: str) -> None:
+    bar, clock = _run([1.0] * 5, 3, style=style)
+    assert bar.eta == 0.0
+    assert bar.state()["eta"] == 0.0  # type: ignore[index]
